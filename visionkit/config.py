@@ -1,0 +1,336 @@
+"""Typed run configuration: YAML file + ``key=value`` overrides -> :class:`Config`.
+
+The schema is a tree of dataclasses. Two sections are open-ended by design and are typed by
+the registry instead: ``model`` (``name`` + the model builder's keyword arguments) and
+``data.options`` (the data set reader's keyword arguments). Every key anywhere is checked: an
+unknown key is a :class:`ConfigError` naming the key, the file and the closest valid key.
+
+    cfg = load_config("configs/faster_rcnn_bccd.yaml", ["train.epochs=3", "model.backbone=resnet18"])
+    cfg.train.epochs        # 3, an int
+    to_dict(cfg)            # plain, YAML-able dict (stored in checkpoints)
+
+Strings may use ``${VAR}`` or ``${VAR:-default}``; ``VISIONKIT_DATA`` defaults to ``data``
+so configs say ``root: ${VISIONKIT_DATA}/bccd``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import yaml
+
+from .errors import ConfigError, closest
+
+# --------------------------------------------------------------------------------- schema
+
+
+@dataclass
+class AugmentConfig:
+    """Training-time augmentation (albumentations). Evaluation transforms are deterministic."""
+
+    hflip: float = 0.5  # probability of a horizontal flip
+    vflip: float = 0.0
+    scale_jitter: tuple[float, float] = (1.0, 1.0)  # random rescale range before the crop/letterbox
+    color_jitter: float = 0.0  # strength of brightness/contrast/saturation jitter (0 = off)
+    hue: float = 0.0
+    random_crop: float = 0.0  # probability of a random crop that keeps/drops boxes correctly
+    min_visibility: float = 0.3  # a cropped box keeps at least this fraction or is dropped
+
+
+@dataclass
+class DataConfig:
+    format: str = ""  # voc | coco | yolo | masks | voc_masks | coco_captions | idx | synthetic
+    root: str = ""
+    train: str = "train"  # split names (VOC ImageSets, COCO json name, ...) -- reader specific
+    val: str = "val"
+    test: str = "test"
+    classes: Optional[list[str]] = None  # class names; None = read from the data set
+    img_size: Any = 512  # int (square / longest side) or [h, w]
+    resize: str = "letterbox"  # letterbox | stretch | longest | none
+    batch_size: int = 8
+    workers: int = 2
+    strict: bool = False  # every data warning becomes an error
+    ignore_index: int = 255  # segmentation label to ignore
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    options: dict[str, Any] = field(default_factory=dict)  # the reader's own keyword arguments
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    max_steps: int = 0  # > 0: stop after this many optimizer steps (overrides epochs)
+    optimizer: str = "sgd"  # sgd | adamw | adam
+    lr: float = 0.01
+    momentum: float = 0.9
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 1e-4
+    scheduler: str = "cosine"  # cosine | step | constant
+    step_milestones: list[int] = field(default_factory=list)  # epochs, for scheduler=step
+    gamma: float = 0.1
+    warmup_steps: int = 0
+    grad_accum: int = 1
+    clip_grad: float = 0.0  # max global grad norm; 0 = off
+    amp: str = "off"  # off | bf16 | fp16 (CUDA only; ignored on CPU)
+    channels_last: bool = False
+    ema: float = 0.0  # EMA decay of the weights, e.g. 0.9998; 0 = off
+    seed: int = 0
+    deterministic: bool = False
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    eval_every: int = 1  # epochs between evaluations (0 = only at the end)
+    ckpt_every: int = 0  # steps between last.pt saves (0 = each epoch)
+    metric: str = ""  # the metric that picks best.pt; empty = the task's default
+    freeze: list[str] = field(default_factory=list)  # parameter-name prefixes to freeze
+
+
+@dataclass
+class EvalConfig:
+    split: str = "test"
+    metric: str = ""  # voc07 | voc | coco | miou | bleu | fid ; empty = task default
+    iou: float = 0.5
+    iou_mode: str = "voc"  # voc (inclusive pixels, +1) | continuous (pycocotools)
+    conf: float = 0.001
+    nms_iou: float = 0.5
+    max_det: int = 100
+    batch_size: int = 0  # 0 = data.batch_size
+
+
+@dataclass
+class Config:
+    name: str = "run"
+    task: str = ""  # detection | segmentation | generation | captioning | classification
+    model: dict[str, Any] = field(default_factory=dict)  # {name: ..., **builder kwargs}
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    out_dir: str = "runs"
+    quiet: bool = False
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out_dir) / self.name
+
+
+# ------------------------------------------------------------------------- typed loading
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", str(tp)).replace("typing.", "")
+
+
+def coerce(value: Any, tp: Any, where: str) -> Any:
+    """Check/convert ``value`` to the annotation ``tp``; raise ConfigError naming ``where``."""
+    if tp is Any or tp is inspect.Parameter.empty:
+        return value
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return coerce(value, a, where)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(errors[0] if errors else f"{where}: bad value {value!r}")
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return from_dict(tp, value, where)
+    if origin in (list, tuple):
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise ConfigError(f"{where}: expected {len(args)} values, got {value!r}")
+            return tuple(coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+        item = args[0] if args else Any
+        out = [coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(out) if origin is tuple else out
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return dict(value)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+        raise ConfigError(f"{where}: expected true/false, got {value!r}")
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return int(value)
+    if tp is float:
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if isinstance(value, (dict, list)):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return str(value)
+    if isinstance(tp, type) and not isinstance(value, tp):
+        raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+    return value
+
+
+def _hints(cls) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def from_dict(cls, data: dict, where: str = "config"):
+    """Build dataclass ``cls`` from ``data``; unknown keys are errors with a suggestion."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {data!r}")
+    hints = _hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in names:
+            hint = closest(key, names)
+            raise ConfigError(
+                f"{where}: unknown key {key!r}" + (f"; did you mean {hint!r}?" if hint else f"; valid keys: {', '.join(names)}")
+            )
+        kwargs[key] = coerce(value, hints[key], f"{where}.{key}" if where != "config" else key)
+    return cls(**kwargs)
+
+
+def to_dict(obj) -> Any:
+    """Plain, YAML-able form of a config (tuples become lists)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def check_kwargs(fn, kwargs: dict, where: str) -> dict:
+    """Check ``kwargs`` against ``fn``'s signature: unknown names are errors (with the closest
+    valid name), values are coerced to the annotated types."""
+    sig = inspect.signature(fn)
+    params = {k: p for k, p in sig.parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    accepts_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # unresolvable forward references: fall back to no coercion
+        hints = {}
+    out = {}
+    for key, value in kwargs.items():
+        if key not in params:
+            if accepts_any:
+                out[key] = value
+                continue
+            hint = closest(key, params)
+            raise ConfigError(
+                f"{where}: unknown key {key!r}"
+                + (f"; did you mean {hint!r}?" if hint else f"; valid keys: {', '.join(params) or '(none)'}")
+            )
+        out[key] = coerce(value, hints.get(key, Any), f"{where}.{key}")
+    return out
+
+
+# ------------------------------------------------------------------- files and overrides
+
+_ENV = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+_ENV_DEFAULTS = {"VISIONKIT_DATA": "data"}
+
+
+def expand_env(value: Any) -> Any:
+    if isinstance(value, str):
+        return _ENV.sub(lambda m: os.environ.get(m.group(1), m.group(2) if m.group(2) is not None else _ENV_DEFAULTS.get(m.group(1), "")), value)
+    if isinstance(value, list):
+        return [expand_env(v) for v in value]
+    if isinstance(value, dict):
+        return {k: expand_env(v) for k, v in value.items()}
+    return value
+
+
+def read_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{path}:{line}: invalid YAML: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    return data
+
+
+def apply_override(data: dict, item: str) -> None:
+    """Apply one ``a.b.c=value`` override in place; the value is parsed as YAML."""
+    if "=" not in item:
+        raise ConfigError(f"override {item!r}: expected key=value")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"override {item!r}: empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    parts = key.split(".")
+    node = data
+    for p in parts[:-1]:
+        nxt = node.get(p)
+        if nxt is None:
+            nxt = node[p] = {}
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"override {item!r}: {p!r} is not a section")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def build_config(data: dict, overrides: list[str] | tuple[str, ...] = (), source: str = "config") -> Config:
+    data = dict(data)
+    for item in overrides:
+        apply_override(data, item)
+    data = expand_env(data)
+    cfg = from_dict(Config, data, "config" if source == "config" else source)
+    if not isinstance(cfg.model, dict):
+        raise ConfigError(f"{source}: model must be a mapping with a 'name'")
+    if cfg.model and "name" not in cfg.model:
+        raise ConfigError(f"{source}: model section needs a 'name'")
+    return cfg
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a YAML config, apply ``key=value`` overrides, and check it against the schema."""
+    data = read_yaml(path)
+    try:
+        return build_config(data, overrides)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def save_config(cfg: Config, path: str | Path) -> None:
+    from .engine.io import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))

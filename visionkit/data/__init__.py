@@ -1,0 +1,1 @@
+"""Readers for the standard data formats, transforms, collate and validation."""

@@ -1,0 +1,1 @@
+"""The one train/eval engine shared by every task."""

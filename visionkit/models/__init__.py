@@ -1,0 +1,1 @@
+"""Task heads on the shared backbones. Importing this package registers every model."""
