@@ -88,6 +88,9 @@ class TrainConfig:
     ckpt_every: int = 0  # steps between last.pt saves (0 = each epoch)
     metric: str = ""  # the metric that picks best.pt; empty = the task's default
     freeze: list[str] = field(default_factory=list)  # parameter-name prefixes to freeze
+    log_every: int = 20  # optimizer steps between logged loss rows (and NaN checks)
+    resume: str = ""  # path to a last.pt, or "auto" (runs/<name>/last.pt if present)
+    plots: bool = True  # write loss/PR/confusion PNGs into the run folder
 
 
 @dataclass

@@ -1,0 +1,135 @@
+"""Build what a run needs from a :class:`~visionkit.config.Config`: the model, the data sets and
+their loaders.
+
+The training loader uses :class:`ResumableSampler`: the order of epoch ``e`` is a permutation
+drawn from ``seed + e`` alone (so a resumed run sees exactly the same batches), it is split
+across ranks like :class:`~torch.utils.data.DistributedSampler` (rank ``r`` takes positions
+``r, r+W, r+2W, ...``, so ``W`` ranks with batch ``b`` see the same global batches as one process
+with batch ``W*b``), and it can skip the batches of an epoch that were already trained.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+
+from ..config import Config
+from ..errors import ConfigError
+from ..registry import MODELS
+from .distributed import DistInfo
+
+
+def build_model(cfg: Config, classes: list[str] | tuple[str, ...] | None = None) -> torch.nn.Module:
+    """``MODELS.build(cfg.model["name"], **rest)``, adding ``num_classes=len(classes)`` when the
+    builder takes ``num_classes`` and the config does not set it."""
+    if not cfg.model or "name" not in cfg.model:
+        raise ConfigError("config: the model section needs a 'name'")
+    kwargs = dict(cfg.model)
+    name = kwargs.pop("name")
+    entry = MODELS.get(name)
+    if "num_classes" in entry.params() and "num_classes" not in kwargs and classes:
+        kwargs["num_classes"] = len(classes)
+    return MODELS.build(name, where=f"model ({name})", **kwargs)
+
+
+def model_task(cfg: Config, model: Any = None, dataset: Any = None) -> str:
+    """The run's task: ``cfg.task``, else the model's ``task`` attribute, else the registry
+    entry's, else the data set's."""
+    if cfg.task:
+        return cfg.task
+    for obj in (model, dataset):
+        t = getattr(obj, "task", "")
+        if isinstance(t, str) and t:
+            return t
+    name = (cfg.model or {}).get("name")
+    if name and name in MODELS and MODELS.get(name).task:
+        return MODELS.get(name).task
+    return ""
+
+
+def build_dataset(cfg: Config, split: str, train: bool) -> Dataset:
+    """The data layer's reader for ``split`` (a split name such as ``cfg.data.train``)."""
+    try:
+        from ..data import build_dataset as data_build
+    except ImportError:  # pragma: no cover - data layer not installed yet
+        raise ConfigError("visionkit.data.build_dataset is not available") from None
+    return data_build(cfg.data, split, train)
+
+
+def collate_fn() -> Callable | None:
+    """The data layer's collate (lists of targets kept as lists), or torch's default."""
+    try:
+        from ..data.collate import collate
+
+        return collate
+    except ImportError:  # pragma: no cover
+        return None
+
+
+class ResumableSampler(DistributedSampler):
+    """:class:`DistributedSampler` that can start an epoch part-way (``skip`` samples of this
+    rank's shard are dropped) for exact mid-epoch resume."""
+
+    def __init__(self, dataset: Dataset, dist: DistInfo, shuffle: bool = True, seed: int = 0):
+        super().__init__(dataset, num_replicas=dist.world_size, rank=dist.rank, shuffle=shuffle, seed=seed)
+        self.skip = 0
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(list(super().__iter__())[self.skip:])
+
+    def __len__(self) -> int:
+        return max(self.num_samples - self.skip, 0)
+
+
+class ShardSampler(Sampler[int]):
+    """Evaluation sharding without padding: rank ``r`` of ``W`` takes items ``r, r+W, ...``
+    (DistributedSampler would repeat items to even out the shards and bias the metrics)."""
+
+    def __init__(self, n: int, dist: DistInfo):
+        self.indices = list(range(dist.rank, n, dist.world_size))
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def _seed_worker(worker_id: int) -> None:
+    """Seed NumPy and ``random`` in a loader worker from torch's per-worker seed, so
+    augmentation differs across workers yet is reproducible."""
+    import random
+
+    import numpy as np
+
+    s = torch.initial_seed() % 2**32
+    np.random.seed(s)
+    random.seed(s)
+
+
+def make_train_loader(dataset: Dataset, batch_size: int, dist: DistInfo, seed: int, workers: int = 0) -> tuple[DataLoader, ResumableSampler]:
+    """The training loader (per-rank ``batch_size``) and its sampler (call ``set_epoch``)."""
+    sampler = ResumableSampler(dataset, dist, shuffle=True, seed=seed)
+    collate = getattr(dataset, "collate_fn", None) or collate_fn()
+    gen = torch.Generator()
+    gen.manual_seed(seed + dist.rank)
+    loader = DataLoader(
+        dataset, batch_size=batch_size, sampler=sampler, num_workers=workers, collate_fn=collate,
+        pin_memory=torch.cuda.is_available(), drop_last=False, worker_init_fn=_seed_worker, generator=gen,
+        persistent_workers=False,
+    )
+    return loader, sampler
+
+
+def make_eval_loader(dataset: Dataset, batch_size: int, dist: DistInfo, workers: int = 0) -> DataLoader:
+    return DataLoader(
+        dataset, batch_size=batch_size, sampler=ShardSampler(len(dataset), dist), num_workers=workers,
+        collate_fn=getattr(dataset, "collate_fn", None) or collate_fn(), pin_memory=torch.cuda.is_available(),
+    )
+
+
+def steps_per_epoch(num_batches: int, grad_accum: int) -> int:
+    return max(math.ceil(num_batches / max(grad_accum, 1)), 1)

@@ -1,0 +1,141 @@
+"""Checkpoints: atomic save, safe load, exact resume.
+
+A checkpoint is a plain dict of tensors and plain Python values (the project-wide contract)::
+
+    model, optimizer, scheduler, scaler, ema      state dicts (or None)
+    epoch, epoch_batch, step                      where the run stands (epoch_batch = batches of
+                                                  ``epoch`` already trained, for mid-epoch resume)
+    rng                                           torch / cuda / numpy / python generator states
+    config, classes, task, visionkit_version, metrics
+
+Because it holds nothing but tensors, numbers, strings, lists and dicts, it loads with
+``torch.load(weights_only=True)``, whose unpickler refuses every other class: a checkpoint
+from a stranger cannot run code on load (a pickle's ``__reduce__`` can name any function).
+Files are written through :mod:`visionkit.engine.io`, so a run killed mid-write leaves the
+previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import __version__
+from ..errors import WeightsError
+from .io import atomic_save
+
+REQUIRED_KEYS = ("model", "config", "task")
+
+
+# ------------------------------------------------------------------------------- RNG state
+
+
+def rng_state() -> dict:
+    """Every generator's state as tensors and plain types (loadable with weights_only)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {
+            "kind": str(kind),
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "gauss": float(gauss),
+        },
+        "python": {"version": int(version), "state": list(internal), "gauss_next": gauss_next},
+    }
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore the generators saved by :func:`rng_state`."""
+    if not state:
+        return
+    torch.set_rng_state(state["torch"].cpu())
+    if state.get("cuda") and torch.cuda.is_available():
+        cuda = list(state["cuda"])[: torch.cuda.device_count()]
+        torch.cuda.set_rng_state_all([s.cpu() for s in cuda])
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    p = state["python"]
+    random.setstate((p["version"], tuple(p["state"]), p["gauss_next"]))
+
+
+# ------------------------------------------------------------------------------ save / load
+
+
+def save_checkpoint(path: str | Path, state: dict) -> None:
+    """Write ``state`` to ``path`` atomically (a temporary file renamed into place)."""
+    state = dict(state)
+    state.setdefault("visionkit_version", __version__)
+    atomic_save(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_checkpoint(path: str | Path, map_location: Any = "cpu", task: str | None = None) -> dict:
+    """Load a visionkit checkpoint safely (``weights_only=True``).
+
+    Raises :class:`WeightsError` with one clear line when the file is missing, truncated or
+    corrupt, would execute code, is not a visionkit checkpoint, or (with ``task``) was trained
+    for another task.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: no such checkpoint file")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if "weights_only" in str(e) or "Unsupported global" in str(e) or "GLOBAL" in str(e):
+            raise WeightsError(
+                f"{path}: refused to load: the file contains Python objects other than tensors "
+                f"and plain values (loading it could run code). Only load files you trust."
+            ) from None
+        raise WeightsError(f"{path}: corrupt or not a PyTorch checkpoint ({first})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise WeightsError(f"{path}: corrupt or truncated checkpoint ({first[:160]})") from None
+    if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED_KEYS):
+        have = sorted(ckpt)[:8] if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise WeightsError(
+            f"{path}: not a visionkit checkpoint (needs keys {', '.join(REQUIRED_KEYS)}; found {have})"
+        )
+    if task and ckpt.get("task") and ckpt["task"] != task:
+        raise WeightsError(f"{path}: checkpoint was trained for task {ckpt['task']!r}, not {task!r}")
+    return ckpt
+
+
+def build_from_checkpoint(ckpt: dict | str | Path, use_ema: bool = True):
+    """Rebuild ``(model, cfg, classes)`` from a checkpoint (dict or path), weights loaded,
+    in eval mode. With ``use_ema`` and an EMA in the file, the averaged weights are used."""
+    from ..config import ConfigError, build_config
+    from .build import build_model
+
+    if not isinstance(ckpt, dict):
+        ckpt = load_checkpoint(ckpt)
+    try:
+        cfg = build_config(ckpt["config"], source="checkpoint config")
+    except ConfigError as e:
+        raise WeightsError(f"checkpoint config no longer valid: {e}") from None
+    classes = list(ckpt.get("classes") or [])
+    model = build_model(cfg, classes)
+    weights = ckpt["model"]
+    if use_ema and ckpt.get("ema"):
+        weights = ema_weights(ckpt["ema"])
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as e:
+        raise WeightsError(f"checkpoint weights do not fit model {cfg.model.get('name')!r}: {str(e).splitlines()[0]}") from None
+    model.eval()
+    return model, cfg, classes
+
+
+def ema_weights(ema_state: dict) -> dict:
+    """The plain model state dict inside an :class:`AveragedModel` state dict."""
+    return {k[len("module."):]: v for k, v in ema_state.items() if k.startswith("module.")}

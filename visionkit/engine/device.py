@@ -1,0 +1,121 @@
+"""Devices, mixed precision and moving nested batches.
+
+``resolve_device("auto")`` picks CUDA when present, else the CPU. Mixed precision (AMP) runs the
+forward pass in bfloat16 or float16 on CUDA inside :func:`torch.autocast`; float16 has a narrow
+exponent range, so its gradients are scaled up before ``backward`` and unscaled before the
+optimizer step (:class:`torch.amp.GradScaler`). bfloat16 keeps float32's range and needs no
+scaler. On the CPU AMP is ignored: it rarely pays there and changes numerics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+
+_AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_device(spec: str = "auto", local_rank: int | None = None) -> torch.device:
+    """``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` -> a :class:`torch.device`.
+
+    Under torchrun each process uses ``cuda:LOCAL_RANK`` when the spec is ``auto`` or ``cuda``.
+    """
+    spec = (spec or "auto").strip().lower()
+    if spec == "auto":
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
+    if spec == "cpu":
+        return torch.device("cpu")
+    if spec == "cuda" or spec.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"train.device: {spec!r} requested but CUDA is not available; use 'cpu' or 'auto'")
+        if spec == "cuda":
+            return torch.device("cuda", local_rank or 0)
+        try:
+            index = int(spec.split(":", 1)[1])
+        except ValueError:
+            raise ConfigError(f"train.device: bad device {spec!r}; expected auto, cpu, cuda or cuda:N") from None
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"train.device: {spec!r} but only {torch.cuda.device_count()} CUDA device(s) exist")
+        return torch.device("cuda", index)
+    raise ConfigError(f"train.device: bad device {spec!r}; expected auto, cpu, cuda or cuda:N")
+
+
+def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``train.amp`` on ``device``, or None when AMP is off."""
+    amp = (amp or "off").lower()
+    if amp in ("off", "none", "false", ""):
+        return None
+    if amp not in _AMP_DTYPES:
+        raise ConfigError(f"train.amp: bad value {amp!r}; expected off, bf16 or fp16")
+    if device.type != "cuda":
+        warnings.warn(f"train.amp={amp} is ignored on {device.type}; training in float32", stacklevel=2)
+        return None
+    return _AMP_DTYPES[amp]
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """A context manager running the forward pass in ``dtype`` (a no-op when ``dtype`` is None)."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def to_device(obj: Any, device: torch.device, channels_last: bool = False, non_blocking: bool = True) -> Any:
+    """Move every tensor in a nested structure (tuple, list, dict) to ``device``.
+
+    Other leaves (strings, numbers, None, numpy arrays) are returned unchanged. With
+    ``channels_last`` 4-D float tensors (image batches) are stored NHWC, which convolutions on
+    recent GPUs run faster.
+    """
+    if isinstance(obj, torch.Tensor):
+        t = obj.to(device, non_blocking=non_blocking and device.type == "cuda")
+        if channels_last and t.dim() == 4 and t.is_floating_point():
+            t = t.contiguous(memory_format=torch.channels_last)
+        return t
+    if isinstance(obj, dict):
+        return {k: to_device(v, device, channels_last, non_blocking) for k, v in obj.items()}
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple
+        return type(obj)(*(to_device(v, device, channels_last, non_blocking) for v in obj))
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_device(v, device, channels_last, non_blocking) for v in obj)
+    return obj
+
+
+def seed_everything(seed: int, deterministic: bool = False) -> None:
+    """Seed Python, NumPy and torch (all devices). ``deterministic`` also asks torch for
+    deterministic kernels (slower; warns where none exists) and turns off cuDNN autotuning."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+
+
+def split_batch(batch: Any) -> tuple[Any, Any]:
+    """``(images, targets)`` from a loader batch: a pair ``(images, targets)``, a dict with
+    ``images`` (and ``targets``), or bare images (targets None, e.g. a GAN's real images)."""
+    if isinstance(batch, dict):
+        if "images" not in batch:
+            raise KeyError(f"a dict batch needs an 'images' key; got {sorted(batch)}")
+        return batch["images"], batch.get("targets")
+    if isinstance(batch, (list, tuple)) and len(batch) == 2:
+        return batch[0], batch[1]
+    return batch, None
+
+
+def batch_size_of(images: Any) -> int:
+    """Number of images in a batch (a B×C×H×W tensor or a list of C×H×W tensors)."""
+    if isinstance(images, torch.Tensor):
+        return int(images.shape[0]) if images.dim() == 4 else 1
+    if isinstance(images, (list, tuple)):
+        return len(images)
+    return 1

@@ -1,0 +1,273 @@
+"""The one evaluator: run a model over a split and score it with the task's metric.
+
+The model is called in eval mode as ``model(images) -> list[dict]`` (one dict per image) and
+each task keeps its own small accumulator:
+
+==============  ===========================================  ==================  =========
+task            prediction keys                              metric              best.pt
+==============  ===========================================  ==================  =========
+detection       boxes, labels, scores (input coordinates)    VOC mAP / COCO AP   mAP (max)
+segmentation    masks (H×W class map)                        confusion -> mIoU   mIoU (max)
+classification  logits, or labels                            accuracy            accuracy
+captioning      captions                                     corpus BLEU         bleu4
+generation      images                                       FID (model hook)    fid (min)
+==============  ===========================================  ==================  =========
+
+Under torchrun every rank evaluates its own shard (no padding); counts and confusion matrices
+are summed with ``all_reduce`` and per-image predictions gathered with ``all_gather_object``,
+so every rank returns the same metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from ..config import EvalConfig
+from ..errors import ConfigError
+from . import distributed as D
+from .device import autocast, split_batch, to_device
+
+DEFAULT_METRIC = {
+    "detection": "mAP",
+    "segmentation": "mIoU",
+    "classification": "accuracy",
+    "captioning": "bleu4",
+    "generation": "fid",
+}
+LOWER_IS_BETTER = ("fid", "loss")
+
+
+def default_metric(task: str) -> str:
+    return DEFAULT_METRIC.get(task, "loss")
+
+
+def metric_mode(metric: str) -> str:
+    """``"min"`` for metrics where lower is better (FID, losses), else ``"max"``."""
+    m = metric.lower()
+    return "min" if m in LOWER_IS_BETTER or m.startswith("loss") else "max"
+
+
+@dataclass
+class EvalResult:
+    metrics: dict[str, float] = field(default_factory=dict)
+    curves: dict[str, Any] | None = None  # detection: per-class (recall, precision)
+    per_class: dict[str, float] | None = None
+    matrix: np.ndarray | None = None  # segmentation / classification confusion matrix
+    predictions: list[dict] | None = None  # detection: per-image predictions, original coordinates
+
+
+def _np(x) -> np.ndarray:
+    return x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+# ------------------------------------------------------------------------- accumulators
+
+
+class _Classification:
+    def __init__(self, classes: Sequence[str], device):
+        self.k = max(len(classes), 1)
+        self.matrix = torch.zeros(self.k, self.k, dtype=torch.int64, device=device)
+
+    def update(self, preds: list[dict], targets) -> None:
+        labels = torch.as_tensor(targets).reshape(-1).to(self.matrix.device)
+        pred = []
+        for p in preds:
+            if "logits" in p:
+                pred.append(torch.as_tensor(p["logits"]).argmax(-1).reshape(-1))
+            else:
+                pred.append(torch.as_tensor(p["labels"]).reshape(-1))
+        pred = torch.cat(pred).to(self.matrix.device).long()
+        if labels.max() >= self.k or pred.max() >= self.k:
+            self._grow(int(max(labels.max(), pred.max())) + 1)
+        self.matrix += torch.bincount(labels * self.k + pred, minlength=self.k * self.k).view(self.k, self.k)
+
+    def _grow(self, k: int) -> None:
+        m = torch.zeros(k, k, dtype=torch.int64, device=self.matrix.device)
+        m[: self.k, : self.k] = self.matrix
+        self.matrix, self.k = m, k
+
+    def result(self) -> EvalResult:
+        D.all_reduce_sum(self.matrix)
+        m = self.matrix.cpu().numpy()
+        total = m.sum()
+        acc = float(np.trace(m) / total) if total else float("nan")
+        return EvalResult({"accuracy": acc}, matrix=m)
+
+
+class _Segmentation:
+    def __init__(self, classes: Sequence[str], ignore_index: int):
+        from ..metrics.segmentation import ConfusionMatrix
+
+        self.cm = ConfusionMatrix(len(classes), ignore_index)
+
+    def update(self, preds: list[dict], targets) -> None:
+        for p, t in zip(preds, targets):
+            self.cm.update(p["masks"], t["masks"] if isinstance(t, dict) else t)
+
+    def result(self) -> EvalResult:
+        m = self.cm.matrix
+        if isinstance(m, torch.Tensor):
+            D.all_reduce_sum(m)
+        else:  # numpy: reduce a copy and write it back
+            t = torch.as_tensor(np.ascontiguousarray(m))
+            D.all_reduce_sum(t)
+            m[...] = t.numpy()
+        out = self.cm.compute()
+        metrics = {k: float(v) for k, v in out.items() if isinstance(v, (int, float, np.floating))}
+        return EvalResult(metrics, matrix=_np(self.cm.matrix))
+
+
+class _Detection:
+    def __init__(self, classes: Sequence[str], cfg: EvalConfig, cat_ids=None):
+        self.classes, self.cfg, self.cat_ids = list(classes), cfg, cat_ids
+        self.gts: list[dict] = []
+        self.preds: list[dict] = []
+
+    @staticmethod
+    def _to_original(boxes, meta):
+        if meta is None:
+            return _np(boxes).reshape(-1, 4)
+        from ..data.transforms import boxes_to_original
+
+        return _np(boxes_to_original(boxes, meta)).reshape(-1, 4)
+
+    def update(self, preds: list[dict], targets: list[dict]) -> None:
+        for p, t in zip(preds, targets):
+            meta = t.get("meta")
+            gt_boxes = t["orig_boxes"] if "orig_boxes" in t else self._to_original(t["boxes"], meta)
+            gt = {"boxes": _np(gt_boxes).reshape(-1, 4), "labels": _np(t["labels"]).astype(np.int64).reshape(-1)}
+            if t.get("difficult") is not None:
+                gt["difficult"] = _np(t["difficult"]).astype(bool).reshape(-1)
+            for key in ("image_id", "orig_size", "path"):
+                if key in t:
+                    v = t[key]
+                    gt[key] = v.tolist() if isinstance(v, torch.Tensor) else v
+            self.gts.append(gt)
+            self.preds.append({
+                "boxes": self._to_original(p["boxes"], meta),
+                "labels": _np(p["labels"]).astype(np.int64).reshape(-1),
+                "scores": _np(p["scores"]).astype(np.float64).reshape(-1),
+            })
+
+    def result(self) -> EvalResult:
+        gts = [g for part in D.all_gather_object(self.gts) for g in part]
+        preds = [p for part in D.all_gather_object(self.preds) for p in part]
+        metric = (self.cfg.metric or "voc07").lower()
+        if metric == "coco":
+            from ..metrics.coco import coco_evaluate
+
+            sizes = [tuple(g.get("orig_size", (0, 0))) for g in gts]
+            stats = coco_evaluate(gts, preds, self.classes, sizes, self.cat_ids)
+            return EvalResult({k: float(v) for k, v in stats.items()}, predictions=preds)
+        if metric not in ("voc07", "voc"):
+            raise ConfigError(f"eval.metric: {self.cfg.metric!r} is not a detection metric; use voc07, voc or coco")
+        from ..metrics.voc import voc_evaluate
+
+        out = voc_evaluate(gts, preds, self.classes, iou_thr=self.cfg.iou, metric=metric, iou_mode=self.cfg.iou_mode)
+        metrics = {"mAP": float(out["mAP"])}
+        metrics.update({f"AP/{k}": float(v) for k, v in out["per_class"].items()})
+        return EvalResult(metrics, curves=out["curves"], per_class=out["per_class"], predictions=preds)
+
+
+class _Captioning:
+    def __init__(self):
+        self.refs: list[list[str]] = []
+        self.hyps: list[str] = []
+
+    def update(self, preds: list[dict], targets) -> None:
+        for p, t in zip(preds, targets):
+            cap = p["captions"]
+            self.hyps.append(cap[0] if isinstance(cap, (list, tuple)) else cap)
+            refs = t.get("captions", t.get("references")) if isinstance(t, dict) else t
+            self.refs.append([refs] if isinstance(refs, str) else list(refs))
+
+    def result(self) -> EvalResult:
+        from ..metrics.caption import corpus_bleu
+
+        refs = [r for part in D.all_gather_object(self.refs) for r in part]
+        hyps = [h for part in D.all_gather_object(self.hyps) for h in part]
+        out = corpus_bleu(refs, hyps)
+        if isinstance(out, dict):
+            return EvalResult({k: float(v) for k, v in out.items() if isinstance(v, (int, float))})
+        return EvalResult({"bleu4": float(out)})
+
+
+class _Generation:
+    """FID between real and generated images in the feature space of the model's own
+    extractor (``model.fid_features(images) -> Tensor[N, D]``); no metric without that hook."""
+
+    def __init__(self, model):
+        self.model = model
+        self.real: list[np.ndarray] = []
+        self.fake: list[np.ndarray] = []
+
+    def update(self, preds: list[dict], targets, images=None) -> None:
+        feats = getattr(self.model, "fid_features", None)
+        if feats is None or images is None:
+            return
+        fake = torch.stack([p["images"] for p in preds])
+        self.real.append(_np(feats(images)))
+        self.fake.append(_np(feats(fake.to(images.device))))
+
+    def result(self) -> EvalResult:
+        real = [r for part in D.all_gather_object(self.real) for r in part]
+        fake = [f for part in D.all_gather_object(self.fake) for f in part]
+        if not real:
+            return EvalResult({})
+        from ..metrics.fid import fid_from_features
+
+        return EvalResult({"fid": float(fid_from_features(np.concatenate(real), np.concatenate(fake)))})
+
+
+# ----------------------------------------------------------------------------- evaluator
+
+
+class Evaluator:
+    """``Evaluator(task, classes, cfg.eval).evaluate(model, loader, device) -> EvalResult``."""
+
+    def __init__(self, task: str, classes: Sequence[str], cfg: EvalConfig | None = None, ignore_index: int = 255, cat_ids=None):
+        if task not in DEFAULT_METRIC:
+            raise ConfigError(f"task: unknown task {task!r}; expected one of {', '.join(DEFAULT_METRIC)}")
+        self.task, self.classes = task, list(classes)
+        self.cfg = cfg or EvalConfig()
+        self.ignore_index, self.cat_ids = ignore_index, cat_ids
+
+    def _accumulator(self, model, device):
+        if self.task == "classification":
+            return _Classification(self.classes, device)
+        if self.task == "segmentation":
+            return _Segmentation(self.classes, self.ignore_index)
+        if self.task == "detection":
+            return _Detection(self.classes, self.cfg, self.cat_ids)
+        if self.task == "captioning":
+            return _Captioning()
+        return _Generation(model)
+
+    @torch.inference_mode()
+    def evaluate(self, model: torch.nn.Module, loader, device: torch.device, amp: torch.dtype | None = None,
+                 channels_last: bool = False, progress=None) -> EvalResult:
+        """Run ``model`` over ``loader`` and compute the task's metrics (all ranks agree)."""
+        model = D.unwrap(model)
+        was_training = model.training
+        model.eval()
+        acc = self._accumulator(model, device)
+        try:
+            for batch in (progress(loader) if progress else loader):
+                images, targets = split_batch(batch)
+                images = to_device(images, device, channels_last)
+                with autocast(device, amp):
+                    preds = model(images)
+                if self.task == "generation":
+                    acc.update(preds, targets, images)
+                else:
+                    acc.update(preds, to_device(targets, device) if self.task == "classification" else targets)
+        finally:
+            model.train(was_training)
+        res = acc.result()
+        res.metrics = {k: (float(v) if v is not None else math.nan) for k, v in res.metrics.items()}
+        return res

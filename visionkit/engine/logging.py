@@ -1,0 +1,107 @@
+"""Run logs: progress bars, ``metrics.jsonl`` / ``metrics.csv`` and TensorBoard.
+
+Every logged row is a flat dict (``epoch``, ``step``, ``lr``, ``loss``, each loss term, ``img_s``,
+or ``val/<metric>`` after an evaluation). Rows are kept in memory and the two files are
+rewritten atomically now and then, so they are always complete and parseable. The CSV's
+columns are the union of all keys seen. Only rank 0 writes (the others get ``enabled=False``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+from tqdm import tqdm
+
+from .io import atomic_write_text
+
+
+def quiet_mode(quiet: bool) -> bool:
+    """Progress bars are off when asked, in CI, or when stderr is not a terminal."""
+    return bool(quiet or os.environ.get("CI") or not sys.stderr.isatty())
+
+
+def progress(iterable: Iterable | None = None, total: int | None = None, desc: str = "", disable: bool = False, initial: int = 0):
+    """A tqdm bar (ETA and rate come with it); ``disable`` for quiet runs and non-zero ranks."""
+    return tqdm(iterable, total=total, desc=desc, disable=disable, initial=initial, dynamic_ncols=True, leave=False)
+
+
+def _plain(v: Any) -> Any:
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    return v
+
+
+class RunLogger:
+    """Collects rows and writes ``metrics.jsonl``, ``metrics.csv`` and TensorBoard scalars."""
+
+    def __init__(self, run_dir: str | Path, enabled: bool = True, tensorboard: bool = True, rows: list[dict] | None = None):
+        self.run_dir = Path(run_dir)
+        self.enabled = enabled
+        self.rows: list[dict] = list(rows or [])
+        self._dirty = 0
+        self._tb = None
+        if enabled and tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(str(self.run_dir / "tb"))
+
+    @staticmethod
+    def read_rows(run_dir: str | Path, max_step: int | None = None) -> list[dict]:
+        """Rows of an existing ``metrics.jsonl`` (for resume), those after ``max_step`` dropped."""
+        path = Path(run_dir) / "metrics.jsonl"
+        if not path.is_file():
+            return []
+        rows = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if max_step is None or row.get("step", 0) <= max_step:
+                rows.append(row)
+        return rows
+
+    def log(self, row: dict, flush: bool = False) -> None:
+        if not self.enabled:
+            return
+        row = {k: _plain(v) for k, v in row.items()}
+        self.rows.append(row)
+        if self._tb is not None:
+            step = int(row.get("step", len(self.rows)))
+            for k, v in row.items():
+                if k not in ("epoch", "step") and isinstance(v, (int, float)) and not isinstance(v, bool):
+                    self._tb.add_scalar(k if "/" in k else f"train/{k}", v, step)
+        self._dirty += 1
+        if flush or self._dirty >= 50:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.enabled or not self._dirty:
+            return
+        self._dirty = 0
+        atomic_write_text(self.run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in self.rows))
+        columns: list[str] = []
+        for r in self.rows:
+            columns += [k for k in r if k not in columns]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_text(self.run_dir / "metrics.csv", buf.getvalue())
+        if self._tb is not None:
+            self._tb.flush()
+
+    def close(self) -> None:
+        self.flush()
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None

@@ -1,0 +1,367 @@
+"""The one trainer shared by every task.
+
+A model plugs in through a small contract (docs/ARCHITECTURE.md):
+
+* **plain models**: ``model(images, targets) -> dict[str, Tensor]`` of losses in train mode;
+  the trainer sums them (or calls ``model.loss_total(losses)``), back-propagates and steps one
+  optimizer built from ``cfg.train``;
+* **models with several optimizers** (the GAN) implement
+  ``configure_optimizers(train_cfg) -> list[Optimizer]`` and
+  ``train_step(batch, optimizers, ctx) -> dict[str, float]``, calling ``ctx.backward(loss)``
+  and ``ctx.step(optimizer)`` (:class:`StepContext`: AMP scaling, clipping and cross-rank
+  gradient averaging are done there).
+
+Everything else is the trainer's, identical for every task: devices and AMP, DDP under
+torchrun, gradient accumulation and clipping, schedules and EMA, seeded data order,
+checkpoints with exact mid-epoch resume, logs, plots, evaluation and ``best.pt``.
+
+One *step* is one optimizer update (``grad_accum`` micro-batches). The loss is read back to
+the host (``.item()``, which waits for the GPU) only every ``train.log_every`` steps; a NaN or
+infinite loss is flagged on the device every step and checked at those points and before every
+checkpoint, so a diverged model is never saved.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import Config, save_config, to_dict
+from ..errors import UserError, WeightsError
+from . import distributed as D
+from .build import build_dataset, build_model, make_eval_loader, make_train_loader, model_task, steps_per_epoch
+from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .device import amp_dtype, autocast, batch_size_of, resolve_device, seed_everything, split_batch, to_device
+from .evaluator import EvalResult, Evaluator, default_metric, metric_mode
+from .logging import RunLogger, progress, quiet_mode
+from .optim import build_ema, build_optimizer, build_scheduler
+
+
+class TrainingError(UserError):
+    """Training cannot go on (e.g. the loss became NaN); shown as one line by the CLI."""
+
+
+class StepContext:
+    """What a ``train_step`` hook needs from the trainer: autocast, scaled backward, and an
+    optimizer step with gradient clipping and (under torchrun) gradient averaging."""
+
+    def __init__(self, trainer: "Trainer"):
+        self._t = trainer
+        self.device = trainer.device
+        self.step = trainer.step
+        self.epoch = trainer.epoch
+
+    def autocast(self):
+        return autocast(self.device, self._t.amp)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        self._t._flag_nonfinite(loss)
+        self._t.scaler.scale(loss).backward()
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        params = [p for g in optimizer.param_groups for p in g["params"]]
+        D.average_gradients(params)
+        self._t._clip_and_step(optimizer, params)
+        optimizer.zero_grad(set_to_none=True)
+
+
+class Trainer:
+    """``Trainer(cfg).fit() -> summary``. ``model``, ``train_set``, ``val_set`` and ``classes``
+    may be given directly (tests, notebooks); otherwise they are built from ``cfg``."""
+
+    def __init__(self, cfg: Config, model: torch.nn.Module | None = None, train_set=None, val_set=None,
+                 classes: list[str] | None = None, resume: str | None = None):
+        self.cfg, tc = cfg, cfg.train
+        self.device = resolve_device(tc.device, None)
+        self.dist = D.init_distributed(self.device.type)
+        if self.device.type == "cuda" and tc.device in ("auto", "cuda"):
+            self.device = torch.device("cuda", self.dist.local_rank)
+        self.is_main = self.dist.is_main
+        seed_everything(tc.seed + self.dist.rank, tc.deterministic)
+        self.amp = amp_dtype(tc.amp, self.device)
+        self.quiet = quiet_mode(cfg.quiet) or not self.is_main
+
+        # data
+        self.train_set = train_set if train_set is not None else build_dataset(cfg, cfg.data.train, True)
+        if val_set is None and cfg.data.val:
+            val_set = build_dataset(cfg, cfg.data.val, False)
+        self.val_set = val_set or None
+        self.classes = list(classes or cfg.data.classes or getattr(self.train_set, "classes", None) or [])
+        self.task = model_task(cfg, model, self.train_set)
+
+        # model
+        if model is None:
+            model = build_model(cfg, self.classes)
+        for name, p in model.named_parameters():
+            if any(name.startswith(prefix) for prefix in tc.freeze):
+                p.requires_grad_(False)
+        model.to(self.device)
+        if tc.channels_last:
+            model.to(memory_format=torch.channels_last)
+        self.hook = callable(getattr(model, "train_step", None)) and callable(getattr(model, "configure_optimizers", None))
+        self.model = model
+        if self.hook:
+            self.optimizers = list(model.configure_optimizers(tc))
+        else:
+            self.optimizers = [build_optimizer(model, tc)]
+            if self.dist.enabled:
+                ids = [self.device.index] if self.device.type == "cuda" else None
+                self.model = torch.nn.parallel.DistributedDataParallel(
+                    model, device_ids=ids, find_unused_parameters=bool(getattr(model, "find_unused_parameters", False)))
+        self.net = model  # the bare module (checkpoints, evaluation, hooks)
+
+        self.loader, self.sampler = make_train_loader(self.train_set, cfg.data.batch_size, self.dist, tc.seed, cfg.data.workers)
+        if len(self.loader) == 0:
+            raise TrainingError(f"data: the training split {cfg.data.train!r} is empty")
+        self.accum = 1 if self.hook else max(tc.grad_accum, 1)
+        self.steps_per_epoch = steps_per_epoch(len(self.loader), self.accum)
+        self.total_steps = tc.max_steps if tc.max_steps > 0 else tc.epochs * self.steps_per_epoch
+        self.epochs = -(-self.total_steps // self.steps_per_epoch)
+        self.schedulers = [build_scheduler(o, tc, self.total_steps, self.steps_per_epoch) for o in self.optimizers]
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp is torch.float16)
+        self.ema = build_ema(self.net, tc.ema)
+
+        self.metric = tc.metric or default_metric(self.task)
+        self.mode = metric_mode(self.metric)
+        self.best: float | None = None
+        self.last_metrics: dict[str, float] = {}
+        self.step, self.epoch, self.epoch_batch = 0, 0, 0
+        self._bad = torch.zeros((), dtype=torch.bool, device=self.device)
+
+        self.run_dir = cfg.run_dir
+        resume = resume if resume is not None else tc.resume
+        path = self._resume_path(resume)
+        if path is not None:
+            self._load_resume(path)
+        if self.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, self.run_dir / "config.yaml")
+        rows = RunLogger.read_rows(self.run_dir, self.step) if path is not None and self.is_main else []
+        self.logger = RunLogger(self.run_dir, enabled=self.is_main, rows=rows)
+
+    # ------------------------------------------------------------------------- resume
+
+    def _resume_path(self, resume: str | None) -> Path | None:
+        if not resume:
+            return None
+        if resume == "auto":
+            p = self.run_dir / "last.pt"
+            return p if p.is_file() else None
+        return Path(resume)
+
+    def _load_resume(self, path: Path) -> None:
+        ckpt = load_checkpoint(path, map_location=self.device, task=self.task or None)
+        want = (self.cfg.model or {}).get("name")
+        have = (ckpt.get("config") or {}).get("model", {}).get("name")
+        if want and have and want != have:
+            raise WeightsError(f"{path}: checkpoint is for model {have!r}, the config asks for {want!r}")
+        self.net.load_state_dict(ckpt["model"])
+        opt_states = ckpt["optimizer"] if isinstance(ckpt["optimizer"], list) else [ckpt["optimizer"]]
+        for o, s in zip(self.optimizers, opt_states):
+            o.load_state_dict(s)
+        sched_states = ckpt["scheduler"] if isinstance(ckpt["scheduler"], list) else [ckpt["scheduler"]]
+        for sc, s in zip(self.schedulers, sched_states):
+            sc.load_state_dict(s)
+        if ckpt.get("scaler"):
+            self.scaler.load_state_dict(ckpt["scaler"])
+        if self.ema is not None and ckpt.get("ema"):
+            self.ema.load_state_dict(ckpt["ema"])
+        self.step, self.epoch, self.epoch_batch = int(ckpt["step"]), int(ckpt["epoch"]), int(ckpt.get("epoch_batch", 0))
+        self.best = ckpt.get("best")
+        self.last_metrics = dict(ckpt.get("metrics") or {})
+        rng = ckpt.get("rng")
+        if isinstance(rng, list):
+            rng = rng[self.dist.rank] if self.dist.rank < len(rng) else None
+        if rng:
+            set_rng_state(rng)
+        if self.is_main and not self.quiet:
+            print(f"resumed from {path}: epoch {self.epoch}, step {self.step}", file=sys.stderr)
+
+    # -------------------------------------------------------------------- checkpoints
+
+    def _state(self) -> dict:
+        rng = rng_state()
+        if self.dist.enabled:
+            rng = D.all_gather_object(rng)
+        one = len(self.optimizers) == 1 and not self.hook
+        return {
+            "model": self.net.state_dict(),
+            "optimizer": self.optimizers[0].state_dict() if one else [o.state_dict() for o in self.optimizers],
+            "scheduler": self.schedulers[0].state_dict() if one else [s.state_dict() for s in self.schedulers],
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "epoch": self.epoch, "epoch_batch": self.epoch_batch, "step": self.step,
+            "rng": rng, "config": to_dict(self.cfg), "classes": list(self.classes), "task": self.task,
+            "metrics": dict(self.last_metrics), "best": self.best,
+        }
+
+    def save(self, name: str = "last.pt") -> None:
+        """Write ``run_dir/name`` (rank 0), refusing if the loss went non-finite."""
+        self._check_finite()
+        state = self._state()  # every rank takes part in gathering the RNG states
+        if self.is_main:
+            save_checkpoint(self.run_dir / name, state)
+
+    # ------------------------------------------------------------------------ stepping
+
+    def _flag_nonfinite(self, loss: torch.Tensor) -> None:
+        self._bad |= ~torch.isfinite(loss.detach())
+
+    def _check_finite(self) -> None:
+        bad = D.all_reduce_sum(self._bad.float().reshape(1))  # every rank stops together
+        if bool(bad.item()):
+            self.logger.flush()
+            last = self.run_dir / "last.pt"
+            kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint was written"
+            raise TrainingError(
+                f"loss became NaN/inf by step {self.step} (epoch {self.epoch + 1}); training stopped and {kept}. "
+                "Try a lower train.lr, train.clip_grad, more train.warmup_steps or train.amp=off"
+            )
+
+    def _clip_and_step(self, optimizer, params) -> None:
+        if self.cfg.train.clip_grad > 0:
+            self.scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(params, self.cfg.train.clip_grad)
+        self.scaler.step(optimizer)
+
+    def _loss(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
+        total = getattr(self.net, "loss_total", None)
+        return total(losses) if callable(total) else sum(losses.values())
+
+    def _train_batch(self, batch, sync: bool, sums: dict) -> None:
+        images, targets = split_batch(to_device(batch, self.device, self.cfg.train.channels_last))
+        no_sync = self.model.no_sync if (self.dist.enabled and not sync and hasattr(self.model, "no_sync")) else nullcontext
+        with no_sync():
+            with autocast(self.device, self.amp):
+                losses = self.model(images, targets)
+                loss = self._loss(losses)
+            self._flag_nonfinite(loss)
+            self.scaler.scale(loss / self.accum).backward()
+        sums["loss"] = sums.get("loss", 0) + loss.detach()
+        for k, v in losses.items():
+            key = k if k.startswith("loss") else f"loss_{k}"
+            sums[key] = sums.get(key, 0) + v.detach()
+        if sync:
+            opt = self.optimizers[0]
+            self._clip_and_step(opt, [p for g in opt.param_groups for p in g["params"]])
+            self.scaler.update()
+            opt.zero_grad(set_to_none=True)
+
+    def _hook_batch(self, batch, sums: dict) -> None:
+        batch = to_device(batch, self.device, self.cfg.train.channels_last)
+        out = self.net.train_step(batch, self.optimizers, StepContext(self))
+        self.scaler.update()
+        for k, v in (out or {}).items():
+            sums[k] = sums.get(k, 0) + float(v)
+
+    # ----------------------------------------------------------------------------- fit
+
+    def fit(self) -> dict:
+        """Train to ``total_steps``, evaluating each ``eval_every`` epochs; returns a summary."""
+        tc, log_every = self.cfg.train, max(self.cfg.train.log_every, 1)
+        self.net.train()
+        try:
+            while self.step < self.total_steps:
+                self._epoch(log_every)
+                if self.step >= self.total_steps or (tc.eval_every and (self.epoch + 1) % tc.eval_every == 0):
+                    self._evaluate_and_track()
+                self.epoch, self.epoch_batch = self.epoch + 1, 0
+                self.save("last.pt")
+        finally:
+            self.logger.flush()
+        if self.is_main and self.cfg.train.plots:
+            self._plots()
+        self.logger.close()
+        return {"step": self.step, "epoch": self.epoch, "metrics": dict(self.last_metrics), "best": self.best,
+                "run_dir": str(self.run_dir), "task": self.task}
+
+    def _epoch(self, log_every: int) -> None:
+        self.sampler.set_epoch(self.epoch)
+        self.sampler.skip = self.epoch_batch * self.cfg.data.batch_size
+        self.loader.generator.manual_seed(self.cfg.train.seed + 1000 * self.epoch + self.dist.rank)
+        n = len(self.loader) + self.epoch_batch
+        bar = progress(total=n, initial=self.epoch_batch, desc=f"epoch {self.epoch + 1}/{self.epochs}", disable=self.quiet)
+        sums: dict[str, Any] = {}
+        seen, t0, steps_since = 0, time.perf_counter(), 0
+        for i, batch in enumerate(self.loader, start=self.epoch_batch):
+            sync = (i + 1) % self.accum == 0 or i + 1 == n
+            seen += batch_size_of(split_batch(batch)[0])
+            if self.hook:
+                self._hook_batch(batch, sums)
+            else:
+                self._train_batch(batch, sync, sums)
+            bar.update(1)
+            if not sync:
+                continue
+            for s in self.schedulers:
+                s.step()
+            if self.ema is not None:
+                self.ema.update_parameters(self.net)
+            self.step += 1
+            steps_since += 1
+            self.epoch_batch = i + 1
+            if self.step % log_every == 0 or self.step >= self.total_steps:
+                self._check_finite()
+                dt = max(time.perf_counter() - t0, 1e-9)
+                row = {"epoch": self.epoch + 1, "step": self.step, "lr": self.optimizers[0].param_groups[0]["lr"]}
+                row.update({k: float(v) / (steps_since * (1 if self.hook else self.accum)) for k, v in sums.items()})
+                row["img_s"] = seen * self.dist.world_size / dt
+                self.logger.log(row)
+                shown = {k: f"{row[k]:.4g}" for k in sums if k == "loss" or self.hook}
+                bar.set_postfix(**shown, lr=f"{row['lr']:.3g}", img_s=f"{row['img_s']:.1f}")
+                sums, seen, t0, steps_since = {}, 0, time.perf_counter(), 0
+            if self.cfg.train.ckpt_every and self.step % self.cfg.train.ckpt_every == 0:
+                self.save("last.pt")
+            if self.step >= self.total_steps:
+                break
+        bar.close()
+
+    def _evaluate_and_track(self) -> EvalResult | None:
+        if self.val_set is None:
+            return None
+        res = self.evaluate(self.val_set)
+        self.last_metrics = dict(res.metrics)
+        value = res.metrics.get(self.metric)
+        self.logger.log({"epoch": self.epoch + 1, "step": self.step, **{f"val/{k}": v for k, v in res.metrics.items()}}, flush=True)
+        if self.is_main and not self.cfg.quiet:
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in list(res.metrics.items())[:4])
+            print(f"epoch {self.epoch + 1}/{self.epochs} step {self.step}: {shown}", file=sys.stderr)
+        if value is not None and value == value:
+            better = self.best is None or (value > self.best if self.mode == "max" else value < self.best)
+            if better:
+                self.best = float(value)
+                self.save("best.pt")
+        self._last_eval = res
+        return res
+
+    def evaluate(self, dataset) -> EvalResult:
+        """Score the current model (the EMA weights when EMA is on) on ``dataset``."""
+        bs = self.cfg.eval.batch_size or self.cfg.data.batch_size
+        loader = make_eval_loader(dataset, bs, self.dist, self.cfg.data.workers)
+        model = self.ema.module if self.ema is not None else self.net
+        ev = Evaluator(self.task, self.classes, self.cfg.eval, self.cfg.data.ignore_index, getattr(dataset, "cat_ids", None))
+        return ev.evaluate(model, loader, self.device, self.amp, self.cfg.train.channels_last)
+
+    def _plots(self) -> None:
+        from .plots import plot_confusion, plot_losses, plot_pr_curves
+
+        plot_losses(self.logger.rows, self.run_dir / "loss.png")
+        res = getattr(self, "_last_eval", None)
+        if res is not None and res.curves:
+            plot_pr_curves(res.curves, self.run_dir / "pr_curves.png", res.per_class)
+        if res is not None and res.matrix is not None:
+            plot_confusion(res.matrix, self.classes, self.run_dir / "confusion.png")
+
+
+def train(cfg: Config, resume: str | None = None, **kwargs) -> dict:
+    """Train from a config (the entry of ``tools/train.py`` and ``visionkit train``)."""
+    trainer = Trainer(cfg, resume=resume, **kwargs)
+    try:
+        return trainer.fit()
+    finally:
+        D.cleanup()
