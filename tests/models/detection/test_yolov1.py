@@ -1,0 +1,87 @@
+import pytest
+import torch
+
+from tests.models.tiny import TinyBackbone
+from visionkit.metrics.voc import voc_evaluate
+from visionkit.models.detection.yolov1 import YOLOv1
+
+C = 3
+
+
+def _model(**kw):
+    kw.setdefault("grid", 4)
+    kw.setdefault("img_size", 128)
+    return YOLOv1(TinyBackbone(16), num_classes=C, **kw)
+
+
+def test_conv_head_output_grid_and_downsampling():
+    m = _model(grid=2, img_size=128)  # c5 is 4×4 at 128 px: one strided conv to reach 2×2
+    feats = m.backbone(torch.rand(1, 3, 128, 128))
+    raw = m.head(feats["c5"])
+    assert raw.shape == (1, 2, 2, 5 * 2 + C)
+    with pytest.raises(ValueError):
+        _model(grid=3, img_size=128)  # 4 / 3 is not a power of two
+
+
+def test_fc_head_is_the_papers_shape():
+    m = _model(head="fc", grid=7, img_size=128)
+    raw = m.head(torch.rand(2, 64, 4, 4))
+    assert raw.shape == (2, 7, 7, 5 * 2 + C)
+    assert m.head.fc[1].out_features == 4096
+
+
+def test_activations_keep_outputs_where_targets_live():
+    m = _model().eval()
+    pred = m.activate(torch.randn(2, 4, 4, 5 * 2 + C) * 10)
+    assert pred[..., :10].min() >= 0 and pred[..., :10].max() <= 1
+    assert torch.allclose(pred[..., 10:].sum(-1), torch.ones(2, 4, 4))
+
+
+def test_eval_returns_detection_contract_in_image_coordinates():
+    m = _model().eval()
+    with torch.no_grad():
+        out = m([torch.rand(3, 128, 128), torch.rand(3, 100, 90)])
+    assert len(out) == 2
+    for det, (h, w) in zip(out, [(128, 128), (100, 90)]):
+        assert set(det) == {"boxes", "labels", "scores"}
+        if len(det["boxes"]):
+            assert det["boxes"][:, 2].max() <= w and det["boxes"][:, 3].max() <= h
+            assert det["labels"].min() >= 1 and det["labels"].max() <= C
+
+
+def _four_images():
+    torch.manual_seed(0)
+    images, targets = [], []
+    for i in range(4):
+        img = torch.full((3, 128, 128), 0.2)
+        boxes, labels = [], []
+        for j in range(2):
+            x0, y0 = 8 + 56 * ((i + j) % 2), 8 + 60 * j
+            w, h = 40 + 4 * i, 36 + 6 * j
+            cls = (i + j) % C + 1
+            img[cls - 1, y0 : y0 + h, x0 : x0 + w] = 1.0  # the colour tells the class
+            boxes.append([x0, y0, x0 + w, y0 + h])
+            labels.append(cls)
+        images.append(img)
+        targets.append({"boxes": torch.tensor(boxes, dtype=torch.float32), "labels": torch.tensor(labels)})
+    return torch.stack(images), targets
+
+
+def test_overfits_four_images_to_map_one():
+    images, targets = _four_images()
+    torch.manual_seed(0)
+    model = _model(score_thresh=0.05)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(300):
+        loss = sum(model(images, targets).values())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.05 * losses[0]
+    model.eval()
+    with torch.no_grad():
+        preds = model(images)
+    result = voc_evaluate(targets, preds, ["a", "b", "c"], iou_thr=0.5, metric="voc07")
+    assert result["mAP"] > 0.95

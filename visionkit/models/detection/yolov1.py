@@ -1,0 +1,154 @@
+"""YOLOv1 — "You Only Look Once: Unified, Real-Time Object Detection" (Redmon et al., 2016).
+
+One network looks at the whole image once and regresses, for every cell of an S×S grid,
+B boxes with confidences and one set of class probabilities (see ``yolo_loss.py`` for the
+grid encoding and the loss). Two heads:
+
+* ``head="fc"`` — the paper's: the last feature map is flattened into a 4096-unit fully
+  connected layer (dropout 0.5), then a layer of S·S·(5B+C) outputs reshaped to the grid.
+  Used with the paper's 24-conv Darknet backbone (``backbone="darknet24"``) at 448×448.
+* ``head="conv"`` — the practical one: 3×3 conv + BN + leaky ReLU, then a 1×1 conv to 5B+C
+  channels at every grid position. Fully convolutional, so the grid follows the input size
+  (S = input / stride); strided 3×3 convs are added when the backbone's last stride is finer
+  than the grid asked for.
+
+Outputs are squashed so that they live where their targets do: sigmoid for x, y, √w, √h and
+the confidence, softmax for the class probabilities (``activation="linear"`` keeps the
+paper's linear output layer instead). The loss is the paper's sum-squared error either way.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ...registry import BACKBONES, MODELS
+from ..common import Images, Normalize, batch_images
+from .yolo_loss import decode_predictions, encode_targets, yolo_loss
+
+
+def _conv_bn_leaky(cin: int, cout: int, k: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, stride, k // 2, bias=False), nn.BatchNorm2d(cout), nn.LeakyReLU(0.1, inplace=True)
+    )
+
+
+class ConvHead(nn.Module):
+    """Feature map -> ``N×S×S×(5B+C)`` raw grid outputs with convolutions only."""
+
+    def __init__(self, in_channels: int, outputs: int, hidden: int = 512, downsample: int = 0):
+        super().__init__()
+        layers = [_conv_bn_leaky(in_channels if i == 0 else hidden, hidden, 3, 2) for i in range(downsample)]
+        layers.append(_conv_bn_leaky(hidden if downsample else in_channels, hidden, 3))
+        self.body = nn.Sequential(*layers)
+        self.pred = nn.Conv2d(hidden, outputs, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pred(self.body(x)).permute(0, 2, 3, 1)
+
+
+class FCHead(nn.Module):
+    """The paper's head: flatten -> FC 4096 -> leaky ReLU -> dropout 0.5 -> FC S·S·(5B+C)."""
+
+    def __init__(self, in_channels: int, in_size: int, grid: int, outputs: int, hidden: int = 4096):
+        super().__init__()
+        self.grid, self.outputs = grid, outputs
+        self.fc = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(in_channels * in_size * in_size, hidden),
+            nn.LeakyReLU(0.1, inplace=True),
+            nn.Dropout(0.5),
+            nn.Linear(hidden, grid * grid * outputs),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x).view(x.shape[0], self.grid, self.grid, self.outputs)
+
+
+class YOLOv1(nn.Module):
+    task = "detection"
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        num_classes: int,
+        grid: int = 7,
+        boxes_per_cell: int = 2,
+        img_size: int = 448,
+        head: str = "conv",
+        hidden: int = 512,
+        activation: str = "sigmoid",
+        lambda_coord: float = 5.0,
+        lambda_noobj: float = 0.5,
+        score_thresh: float = 0.05,
+        nms_thresh: float = 0.5,
+        max_det: int = 100,
+    ):
+        super().__init__()
+        self.num_classes, self.grid, self.boxes_per_cell = num_classes, grid, boxes_per_cell
+        self.img_size, self.activation = img_size, activation
+        self.lambda_coord, self.lambda_noobj = lambda_coord, lambda_noobj
+        self.score_thresh, self.nms_thresh, self.max_det = score_thresh, nms_thresh, max_det
+        self.normalize = Normalize()
+        self.backbone = backbone
+        channels, stride = backbone.out_channels[backbone.last], backbone.strides[backbone.last]
+        feat_size = img_size // stride
+        outputs = 5 * boxes_per_cell + num_classes
+        if head == "fc":
+            self.head = FCHead(channels, feat_size, grid, outputs)
+        elif head == "conv":
+            ratio = feat_size / grid
+            if ratio < 1 or ratio != 2 ** round(math.log2(ratio)):
+                raise ValueError(f"grid {grid} must be img_size/stride ({feat_size}) divided by a power of two")
+            self.head = ConvHead(channels, outputs, hidden, downsample=round(math.log2(ratio)))
+        else:
+            raise ValueError(f"head must be 'conv' or 'fc', not {head!r}")
+
+    def activate(self, raw: torch.Tensor) -> torch.Tensor:
+        """Raw head output -> [x, y, √w, √h, conf]×B in [0, 1] and class probabilities."""
+        if self.activation == "linear":
+            return raw
+        nb = 5 * self.boxes_per_cell
+        return torch.cat([raw[..., :nb].sigmoid(), raw[..., nb:].softmax(-1)], dim=-1)
+
+    def forward(self, images: Images, targets: list[dict] | None = None):
+        x, sizes = batch_images(images)
+        features = self.backbone(self.normalize(x))[self.backbone.last]
+        pred = self.activate(self.head(features))  # N×S×S×(5B+C)
+        if self.training:
+            grid_targets = encode_targets(targets, pred.shape[1], self.num_classes, tuple(x.shape[-2:]))
+            return yolo_loss(pred, grid_targets, self.boxes_per_cell, self.lambda_coord, self.lambda_noobj)
+        return decode_predictions(
+            pred, self.boxes_per_cell, sizes, tuple(x.shape[-2:]), self.score_thresh, self.nms_thresh, self.max_det
+        )
+
+
+@MODELS.register("yolov1", task="detection")
+def yolov1(
+    num_classes: int = 20,
+    backbone: str = "mobilenet_v2",
+    pretrained: bool = True,
+    frozen_stages: int = 0,
+    grid: int = 7,
+    boxes_per_cell: int = 2,
+    img_size: int = 448,
+    head: str = "conv",
+    hidden: int = 512,
+    activation: str = "sigmoid",
+    lambda_coord: float = 5.0,
+    lambda_noobj: float = 0.5,
+    score_thresh: float = 0.05,
+    nms_thresh: float = 0.5,
+    max_det: int = 100,
+) -> YOLOv1:
+    """YOLOv1 on any zoo backbone (``darknet24`` for the paper's network)."""
+    bb_kwargs = {"pretrained": pretrained}
+    if frozen_stages:
+        bb_kwargs["frozen_stages"] = frozen_stages
+    body = BACKBONES.build(backbone, where="model.backbone", **bb_kwargs)
+    return YOLOv1(
+        body, num_classes, grid, boxes_per_cell, img_size, head, hidden, activation,
+        lambda_coord, lambda_noobj, score_thresh, nms_thresh, max_det,
+    )
