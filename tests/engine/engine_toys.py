@@ -34,20 +34,21 @@ class ToyImages(Dataset):
         return len(self.images)
 
     def __getitem__(self, i):
-        return self.images[i], self.labels[i]
+        return self.images[i], {"label": int(self.labels[i])}  # the data layer's classification sample
 
 
 class ToyCNN(nn.Module):
     task = "classification"
 
-    def __init__(self, num_classes: int = 3, width: int = 8, nan_after: int = 0, fail_at: int = 0):
+    def __init__(self, num_classes: int = 3, width: int = 8, nan_after: int = 0, fail_at: int = 0, dropout: float = 0.0):
         super().__init__()
         self.conv = nn.Conv2d(3, width, 3, padding=1)
+        self.drop = nn.Dropout(dropout)
         self.fc = nn.Linear(width, num_classes)
         self.nan_after, self.fail_at, self.calls = nan_after, fail_at, 0
 
     def logits(self, x):
-        return self.fc(torch.relu(self.conv(x)).mean(dim=(2, 3)))
+        return self.fc(self.drop(torch.relu(self.conv(x)).mean(dim=(2, 3))))
 
     def forward(self, images, targets=None):
         z = self.logits(images)
@@ -98,8 +99,8 @@ class ToyGAN(nn.Module):
         return {"loss_d": d_loss.item(), "loss_g": g_loss.item()}
 
 
-def toy_cnn(num_classes: int = 3, width: int = 8, nan_after: int = 0, fail_at: int = 0) -> ToyCNN:
-    return ToyCNN(num_classes, width, nan_after, fail_at)
+def toy_cnn(num_classes: int = 3, width: int = 8, nan_after: int = 0, fail_at: int = 0, dropout: float = 0.0) -> ToyCNN:
+    return ToyCNN(num_classes, width, nan_after, fail_at, dropout)
 
 
 def toy_gan(z: int = 4) -> ToyGAN:
@@ -116,14 +117,14 @@ def register() -> None:
 register()
 
 
-def toy_config(tmp_path, **train):
+def toy_config(tmp_path, model=None, name="toy", **train):
     """A Config for ``toy_cnn`` writing under ``tmp_path``; ``train`` overrides TrainConfig."""
     from visionkit.config import build_config
 
     t = {"epochs": 2, "lr": 0.5, "momentum": 0.0, "weight_decay": 0.0, "scheduler": "constant", "device": "cpu",
-         "log_every": 1, "eval_every": 1}
+         "log_every": 1, "eval_every": 1, "plots": False}
     t.update(train)
     return build_config({
-        "name": "toy", "task": "classification", "model": {"name": "toy_cnn"}, "out_dir": str(tmp_path),
+        "name": name, "task": "", "model": model or {"name": "toy_cnn"}, "out_dir": str(tmp_path),
         "quiet": True, "data": {"batch_size": 4, "workers": 0, "val": ""}, "train": t,
     })

@@ -51,7 +51,8 @@ def model_task(cfg: Config, model: Any = None, dataset: Any = None) -> str:
 
 
 def build_dataset(cfg: Config, split: str, train: bool) -> Dataset:
-    """The data layer's reader for ``split`` (a split name such as ``cfg.data.train``)."""
+    """The data layer's reader for ``split``: a role (``train``/``val``/``test``, whose split
+    name is read from ``cfg.data``) or a split name."""
     try:
         from ..data import build_dataset as data_build
     except ImportError:  # pragma: no cover - data layer not installed yet

@@ -180,10 +180,12 @@ class _Captioning:
         self.hyps: list[str] = []
 
     def update(self, preds: list[dict], targets) -> None:
-        for p, t in zip(preds, targets):
+        # the data layer's collate gives {"captions": [refs of image 0, refs of image 1, ...], ...}
+        refs_all = targets["captions"] if isinstance(targets, dict) else [
+            t.get("captions", t.get("references")) if isinstance(t, dict) else t for t in targets]
+        for p, refs in zip(preds, refs_all):
             cap = p["captions"]
             self.hyps.append(cap[0] if isinstance(cap, (list, tuple)) else cap)
-            refs = t.get("captions", t.get("references")) if isinstance(t, dict) else t
             self.refs.append([refs] if isinstance(refs, str) else list(refs))
 
     def result(self) -> EvalResult:

@@ -53,7 +53,7 @@ class StepContext:
     def __init__(self, trainer: "Trainer"):
         self._t = trainer
         self.device = trainer.device
-        self.step = trainer.step
+        self.global_step = trainer.step  # optimizer steps done so far
         self.epoch = trainer.epoch
 
     def autocast(self):
@@ -87,9 +87,9 @@ class Trainer:
         self.quiet = quiet_mode(cfg.quiet) or not self.is_main
 
         # data
-        self.train_set = train_set if train_set is not None else build_dataset(cfg, cfg.data.train, True)
+        self.train_set = train_set if train_set is not None else build_dataset(cfg, "train", True)
         if val_set is None and cfg.data.val:
-            val_set = build_dataset(cfg, cfg.data.val, False)
+            val_set = build_dataset(cfg, "val", False)
         self.val_set = val_set or None
         self.classes = list(classes or cfg.data.classes or getattr(self.train_set, "classes", None) or [])
         self.task = model_task(cfg, model, self.train_set)
@@ -254,6 +254,8 @@ class Trainer:
 
     def _hook_batch(self, batch, sums: dict) -> None:
         batch = to_device(batch, self.device, self.cfg.train.channels_last)
+        for o in self.optimizers:  # no gradient survives a step (e.g. D's grads from G's loss)
+            o.zero_grad(set_to_none=True)
         out = self.net.train_step(batch, self.optimizers, StepContext(self))
         self.scaler.update()
         for k, v in (out or {}).items():
