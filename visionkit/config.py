@@ -43,6 +43,7 @@ class AugmentConfig:
     hue: float = 0.0
     random_crop: float = 0.0  # probability of a random crop that keeps/drops boxes correctly
     min_visibility: float = 0.3  # a cropped box keeps at least this fraction or is dropped
+    crop_border: float = 0.25  # random_crop removes up to this fraction of each border
 
 
 @dataclass

@@ -1,0 +1,58 @@
+import pytest
+import torch
+
+from visionkit.config import AugmentConfig, DataConfig
+from visionkit.data import build_dataset, make_loader
+from visionkit.errors import ConfigError, DataError
+from visionkit.registry import DATASETS
+
+from .fixtures import make_coco, make_idx, make_voc
+
+
+def test_registry_has_every_format():
+    assert {"voc", "coco", "yolo", "masks", "voc_masks", "coco_captions", "idx"} <= set(DATASETS.names())
+
+
+def test_build_voc_with_transforms_and_loader(tmp_path):
+    make_voc(tmp_path)
+    cfg = DataConfig(format="voc", root=str(tmp_path), img_size=64, augment=AugmentConfig(hflip=0.5))
+    ds = build_dataset(cfg, "train", train=True)
+    assert ds.classes == ["bird", "cat", "dog"] and ds.task == "detection"
+    image, t = ds[0]
+    assert image.shape == (3, 64, 64) and image.dtype == torch.float32 and 0 <= image.min() <= image.max() <= 1
+    assert t["boxes"].dtype == torch.float32 and t["labels"].dtype == torch.int64 and "meta" in t
+    raw_image, raw_t = ds.raw(0)
+    assert raw_image.shape == (60, 80, 3)
+    images, targets = next(iter(make_loader(ds, 3, shuffle=True, workers=0)))
+    assert images.shape == (3, 3, 64, 64) and len(targets) == 3
+
+
+def test_options_are_typed_and_checked(tmp_path):
+    make_coco(tmp_path)
+    cfg = DataConfig(format="coco", root=str(tmp_path), train="train", img_size=32, options={"skip_crowd": "true"})
+    assert build_dataset(cfg, "train", False).num_boxes() == 2  # "true" coerced to bool
+    cfg.options = {"skip_crwd": True}
+    with pytest.raises(ConfigError, match="did you mean 'skip_crowd'"):
+        build_dataset(cfg, "train", False)
+    cfg.options = {"root": "x"}
+    with pytest.raises(ConfigError, match="set data.root"):
+        build_dataset(cfg, "train", False)
+    with pytest.raises(ConfigError, match="unknown dataset 'cocoo'; did you mean 'coco'"):
+        build_dataset(DataConfig(format="cocoo", root="x"), "train", False)
+
+
+def test_empty_split_is_an_error(tmp_path):
+    make_voc(tmp_path, splits={"train": ["img_002"], "val": ["nope"]})
+    with pytest.raises(DataError, match="no usable items"):
+        build_dataset(DataConfig(format="voc", root=str(tmp_path)), "val", False)
+
+
+def test_idx_loader_with_a_worker_and_distributed_sampler(tmp_path):
+    make_idx(tmp_path)
+    ds = build_dataset(DataConfig(format="idx", root=str(tmp_path), img_size=32, resize="stretch"), "train", True)
+    loader = make_loader(ds, 4, shuffle=True, workers=1)
+    x, y = next(iter(loader))
+    assert x.shape == (4, 1, 32, 32) and y.shape == (4,)
+    sampler = torch.utils.data.distributed.DistributedSampler(ds, num_replicas=2, rank=1, shuffle=False)
+    loader = make_loader(ds, 4, shuffle=True, workers=0, sampler=sampler)
+    assert [len(b[1]) for b in loader] == [4, 2]  # rank 1 of 2 gets 6 of the 12 images
