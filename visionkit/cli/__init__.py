@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("zoo:models", "Table of every registered backbone and model."),
     "summary": ("zoo:summary", "Per-layer output shapes, parameters and multiply-adds of a model."),
     "weights": ("weights:weights", "List and install pretrained weight files (offline)."),
+    "score": ("score:score", "Score saved predictions (COCO/VOC mAP, mIoU) without a model."),
 }
 
 
