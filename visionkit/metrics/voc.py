@@ -34,11 +34,13 @@ only sort is one ``np.lexsort`` over (class, -score). No Python loop runs over d
 
 Choices where the references differ (documented, tested)
 --------------------------------------------------------
-* A class with no non-difficult GT (``npos = 0``) has an undefined recall. The MATLAB devkit
-  and Detectron2 (11-point) then return AP 0 and average it into the mean; MMDetection's
-  ``eval_map`` leaves such classes out of the mean. We return ``nan`` for the class and leave
-  it out of ``mAP`` (as MMDetection), so a class the test set does not contain does not drag
-  the mean down. A class with GT but no detections has AP 0 and counts.
+* A class with no non-difficult GT (``npos = 0``) has an undefined recall (``tp / 0``). The
+  MATLAB devkit and Detectron2's ``voc_eval`` with the 11-point metric then return AP 0 and
+  average it into the mean; Detectron2 with the all-point metric returns ``nan`` as soon as
+  the class has a detection (so its mean becomes ``nan``); MMDetection's ``eval_map`` leaves
+  such classes out of the mean. We return ``nan`` for the class and leave it out of ``mAP``
+  (as MMDetection), so a class the test set does not contain neither drags the mean down nor
+  poisons it. A class with GT but no detections has AP 0 and counts.
 * The threshold test is the devkit's ``>=``; py-faster-rcnn and Detectron2 use ``>``; they
   differ only when an IoU equals the threshold exactly.
 * Ignored detections (matched to a difficult GT) are left out of the returned curves; they add
