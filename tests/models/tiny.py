@@ -26,3 +26,16 @@ class TinyBackbone(nn.Module):
         c4 = self.s4(c3)
         c5 = self.s5(c4)
         return OrderedDict(c3=c3, c4=c4, c5=c5)
+
+
+def _register() -> None:
+    from visionkit.registry import BACKBONES
+
+    if "tiny_test" not in BACKBONES:
+
+        @BACKBONES.register("tiny_test", task="backbone")
+        def tiny_test(pretrained: bool = False, width: int = 8) -> TinyBackbone:
+            return TinyBackbone(width)
+
+
+_register()

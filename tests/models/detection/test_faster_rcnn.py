@@ -1,0 +1,59 @@
+import pytest
+import torch
+
+import tests.models.tiny  # noqa: F401  (registers the "tiny_test" backbone)
+from tests.models.detection.test_yolov1 import _four_images
+from visionkit.metrics.voc import voc_evaluate
+from visionkit.registry import MODELS
+
+
+def _build(**kw):
+    opts = dict(num_classes=3, backbone="tiny_test", pretrained=False, neck_channels=32, head_hidden=128,
+                anchor_sizes=[[32, 48, 64]], rpn_pre_nms_top_n=[300, 100], rpn_post_nms_top_n=[100, 50],
+                rpn_batch_size=64, roi_batch_size=64)
+    opts.update(kw)
+    return MODELS.build("faster_rcnn", **opts)
+
+
+def test_training_returns_the_four_losses_and_eval_the_detection_contract():
+    images, targets = _four_images()
+    model = _build()
+    losses = model(images, targets)
+    assert set(losses) == {"loss_objectness", "loss_rpn_box", "loss_classifier", "loss_box_reg"}
+    assert all(torch.isfinite(v) for v in losses.values())
+    model.eval()
+    with torch.no_grad():
+        out = model([torch.rand(3, 100, 120), torch.rand(3, 64, 64)])
+    assert len(out) == 2 and set(out[0]) == {"boxes", "labels", "scores"}
+    assert out[0]["boxes"][:, 2].le(120).all() and out[0]["boxes"][:, 3].le(100).all()
+
+
+def test_images_without_objects_are_valid_training_samples():
+    model = _build()
+    empty = {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}
+    losses = model(torch.rand(2, 3, 96, 96), [empty, empty])
+    assert torch.isfinite(sum(losses.values()))
+    assert losses["loss_rpn_box"] == 0 and losses["loss_box_reg"] == 0
+
+
+@pytest.mark.parametrize("kw", [{"roi_pool": "pool"}, {"fpn": True, "anchor_sizes": [[24], [48], [96], [160]]}])
+def test_roi_pool_and_fpn_variants_run(kw):
+    images, targets = _four_images()
+    model = _build(**kw)
+    assert torch.isfinite(sum(model(images, targets).values()))
+
+
+def test_overfits_four_images_to_map_one():
+    images, targets = _four_images()
+    torch.manual_seed(0)
+    model = _build(score_thresh=0.3)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    for step in range(200):
+        loss = sum(model(images, targets).values())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        preds = model(images)
+    assert voc_evaluate(targets, preds, ["a", "b", "c"], metric="voc07")["mAP"] > 0.95

@@ -1,0 +1,130 @@
+"""Faster R-CNN — "Towards Real-Time Object Detection with Region Proposal Networks"
+(Ren, He, Girshick & Sun, 2015).
+
+    image -> backbone -> (neck) -> RPN: anchors -> proposals -> RoI heads -> detections
+
+The RPN and the detection head share the convolutional features, so proposals cost almost
+nothing. A *neck* sits between the backbone and both heads: either a 1×1 convolution that
+reduces the channels of one feature map (cheap RoI pooling and a small first FC layer — the
+biggest single saving on a CPU), or a Feature Pyramid Network (``fpn=True``,
+``torchvision.ops.FeaturePyramidNetwork``) over c3–c5 with one anchor size per level.
+``num_classes`` counts the user's classes; background is class 0 inside the model.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+from torchvision.ops import FeaturePyramidNetwork
+from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
+
+from ...registry import BACKBONES, MODELS
+from ..common import Images, Normalize, batch_images
+from .anchors import AnchorGenerator
+from .roi_heads import Predictor, RoIHeads, RoIPooler, TwoMLPHead
+from .rpn import RegionProposalNetwork, RPNHead
+
+
+class ReduceNeck(nn.Module):
+    """One feature map, channels reduced by a 1×1 convolution (or passed through)."""
+
+    def __init__(self, name: str, in_channels: int, out_channels: int):
+        super().__init__()
+        self.name = name
+        self.conv = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1), nn.ReLU(inplace=True)) if out_channels else nn.Identity()
+        self.out_channels = out_channels or in_channels
+        self.names = [name]
+
+    def forward(self, feats: "OrderedDict[str, torch.Tensor]") -> "OrderedDict[str, torch.Tensor]":
+        return OrderedDict([(self.name, self.conv(feats[self.name]))])
+
+
+class FPNNeck(nn.Module):
+    """c3, c4, c5 -> p3, p4, p5 (+ p6 by max pooling), all ``out_channels`` wide."""
+
+    def __init__(self, in_channels: dict[str, int], levels: list[str], out_channels: int):
+        super().__init__()
+        self.levels = levels
+        self.fpn = FeaturePyramidNetwork([in_channels[k] for k in levels], out_channels, extra_blocks=LastLevelMaxPool())
+        self.out_channels = out_channels
+        self.names = levels + ["pool"]
+
+    def forward(self, feats: "OrderedDict[str, torch.Tensor]") -> "OrderedDict[str, torch.Tensor]":
+        return self.fpn(OrderedDict((k, feats[k]) for k in self.levels))
+
+
+class FasterRCNN(nn.Module):
+    task = "detection"
+
+    def __init__(self, backbone: nn.Module, neck: nn.Module, rpn: RegionProposalNetwork, roi_heads: RoIHeads, size_divisible: int = 32):
+        super().__init__()
+        self.normalize = Normalize()
+        self.backbone, self.neck, self.rpn, self.roi_heads = backbone, neck, rpn, roi_heads
+        self.size_divisible = size_divisible
+
+    def forward(self, images: Images, targets: list[dict] | None = None):
+        x, sizes = batch_images(images, self.size_divisible)
+        features = self.neck(self.backbone(self.normalize(x)))
+        proposals, rpn_losses = self.rpn(tuple(x.shape[-2:]), sizes, list(features.values()), targets)
+        detections, head_losses = self.roi_heads(features, proposals, sizes, targets)
+        return {**rpn_losses, **head_losses} if self.training else detections
+
+
+@MODELS.register("faster_rcnn", task="detection")
+def faster_rcnn(
+    num_classes: int = 20,
+    backbone: str = "mobilenet_v2",
+    pretrained: bool = True,
+    frozen_stages: int = 0,
+    feature: str = "",
+    neck_channels: int = 256,
+    fpn: bool = False,
+    fpn_levels: list[str] = ("c3", "c4", "c5"),
+    anchor_sizes: list[list[float]] = ((32, 64, 128),),
+    anchor_ratios: list[list[float]] = ((0.5, 1.0, 2.0),),
+    rpn_pre_nms_top_n: tuple[int, int] = (2000, 1000),
+    rpn_post_nms_top_n: tuple[int, int] = (2000, 1000),
+    rpn_nms_thresh: float = 0.7,
+    rpn_batch_size: int = 256,
+    roi_pool: str = "align",
+    roi_size: int = 7,
+    head_hidden: int = 1024,
+    roi_batch_size: int = 512,
+    roi_positive_fraction: float = 0.25,
+    score_thresh: float = 0.05,
+    nms_thresh: float = 0.5,
+    max_det: int = 100,
+) -> FasterRCNN:
+    """Faster R-CNN on any zoo backbone. Without FPN the RPN and RoI pooling read one feature
+    map (``feature``, default the backbone's last) after a 1×1 channel reduction to
+    ``neck_channels`` (0 keeps the backbone's channels, as in torchvision's tutorial). With
+    FPN, give one anchor size per level in ``anchor_sizes`` (p3..p6)."""
+    bb_kwargs = {"pretrained": pretrained}
+    if frozen_stages:
+        bb_kwargs["frozen_stages"] = frozen_stages
+    body = BACKBONES.build(backbone, where="model.backbone", **bb_kwargs)
+    if fpn:
+        neck = FPNNeck(body.out_channels, list(fpn_levels), neck_channels or 256)
+        stride = body.strides[fpn_levels[0]]
+    else:
+        name = feature or body.last
+        neck = ReduceNeck(name, body.out_channels[name], neck_channels)
+        stride = body.strides[name]
+    anchors = AnchorGenerator(anchor_sizes, anchor_ratios)
+    if len(anchors.sizes) != len(neck.names):
+        raise ValueError(f"anchor_sizes needs one entry per feature level ({len(neck.names)}: {neck.names})")
+    rpn = RegionProposalNetwork(
+        anchors, RPNHead(neck.out_channels, anchors.num_anchors_per_location()[0]),
+        batch_size_per_image=rpn_batch_size, pre_nms_top_n=tuple(rpn_pre_nms_top_n),
+        post_nms_top_n=tuple(rpn_post_nms_top_n), nms_thresh=rpn_nms_thresh,
+    )
+    pool_names = [n for n in neck.names if n != "pool"]
+    pooler = RoIPooler(pool_names, roi_size, roi_pool, stride=stride)
+    box_head = TwoMLPHead(neck.out_channels * roi_size * roi_size, head_hidden)
+    heads = RoIHeads(
+        pooler, box_head, Predictor(head_hidden, num_classes), batch_size_per_image=roi_batch_size,
+        positive_fraction=roi_positive_fraction, score_thresh=score_thresh, nms_thresh=nms_thresh, max_det=max_det,
+    )
+    return FasterRCNN(body, neck, rpn, heads)
