@@ -108,10 +108,9 @@ def toy_gan(z: int = 4) -> ToyGAN:
 
 
 def register() -> None:
-    if "toy_cnn" not in MODELS:
-        MODELS.register("toy_cnn", task="classification")(toy_cnn)
-    if "toy_gan" not in MODELS:
-        MODELS.register("toy_gan", task="generation")(toy_gan)
+    """Idempotent (the same function may be registered again); does not import every model."""
+    MODELS.register("toy_cnn", task="classification")(toy_cnn)
+    MODELS.register("toy_gan", task="generation")(toy_gan)
 
 
 register()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import pickle
 import random
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +97,8 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu", task: str | Non
                 f"and plain values (loading it could run code). Only load files you trust."
             ) from None
         raise WeightsError(f"{path}: corrupt or not a PyTorch checkpoint ({first})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
+    except Exception as e:  # noqa: BLE001 - any failure to parse a user's file is a user error
+        # truncated archives surface as RuntimeError, EOFError, BadZipFile, even KeyError
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise WeightsError(f"{path}: corrupt or truncated checkpoint ({first[:160]})") from None
     if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED_KEYS):

@@ -1,0 +1,56 @@
+"""Devices, nested moves, batch splitting, seeding."""
+
+from __future__ import annotations
+
+import random
+from collections import namedtuple
+
+import numpy as np
+import pytest
+import torch
+
+from visionkit.engine.device import (amp_dtype, batch_size_of, resolve_device, seed_everything, split_batch,
+                                     to_device)
+from visionkit.errors import ConfigError
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ConfigError, match="bad device 'gpu'"):
+        resolve_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            resolve_device("cuda:0")
+
+
+def test_amp_is_ignored_on_cpu_and_checked():
+    assert amp_dtype("off", torch.device("cpu")) is None
+    with pytest.warns(UserWarning, match="ignored on cpu"):
+        assert amp_dtype("bf16", torch.device("cpu")) is None
+    with pytest.raises(ConfigError, match="train.amp"):
+        amp_dtype("fp8", torch.device("cpu"))
+
+
+def test_to_device_nested_and_channels_last():
+    P = namedtuple("P", "a b")
+    batch = (torch.zeros(2, 3, 4, 4), [{"boxes": torch.zeros(1, 4), "path": "x.jpg", "meta": {"s": 1.0}}], P(torch.ones(1), 3))
+    out = to_device(batch, torch.device("cpu"), channels_last=True)
+    assert out[0].is_contiguous(memory_format=torch.channels_last)
+    assert out[1][0]["path"] == "x.jpg" and out[1][0]["meta"] == {"s": 1.0} and isinstance(out[2], P)
+    assert torch.equal(out[1][0]["boxes"], batch[1][0]["boxes"])
+
+
+def test_split_batch_and_size():
+    imgs = torch.zeros(3, 3, 2, 2)
+    assert split_batch((imgs, "t"))[1] == "t"
+    assert split_batch({"images": imgs})[1] is None
+    assert split_batch(imgs)[0] is imgs
+    assert batch_size_of(imgs) == 3 and batch_size_of([imgs[0], imgs[1]]) == 2
+
+
+def test_seed_everything_is_reproducible():
+    seed_everything(5)
+    a = (torch.rand(2), np.random.rand(2), random.random())
+    seed_everything(5)
+    assert torch.equal(torch.rand(2), a[0]) and np.array_equal(np.random.rand(2), a[1]) and random.random() == a[2]
