@@ -253,4 +253,7 @@ def bad_files(folder) -> dict[str, Path]:
     out["rgba"] = write_image(folder / "rgba.png", np.dstack([good, np.full(good.shape[:2], 128, np.uint8)]))
     out["16bit"] = write_image(folder / "deep.png", (good.astype(np.uint16) * 257))
     out["palette"] = write_palette_png(folder / "palette.png", (good[:, :, 0] > 100).astype(np.uint8) * 3)
+    png = cv2.imencode(".png", good)[1].tobytes()
+    (folder / "zero.png").write_bytes(png[:16] + b"\x00" * 8 + png[24:])  # IHDR says 0x0
+    out["zero_size"] = folder / "zero.png"
     return out

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "summary": ("zoo:summary", "Per-layer output shapes, parameters and multiply-adds of a model."),
     "weights": ("weights:weights", "List and install pretrained weight files (offline)."),
     "score": ("score:score", "Score saved predictions (COCO/VOC mAP, mIoU) without a model."),
+    "data": ("data:data", "Check and convert data sets (VOC, COCO, YOLO, masks)."),
 }
 
 

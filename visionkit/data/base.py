@@ -102,7 +102,7 @@ class DetectionDataset(VisionDataset):
 
     def raw(self, i: int):
         it: DetItem = self.items[i]
-        image = read_image(it.path)
+        image = read_image(it.path, self.issues)
         h, w = image.shape[:2]
         boxes = it.boxes.copy()
         if it.size is not None and it.size != (h, w):

@@ -91,7 +91,7 @@ class CocoCaptions(VisionDataset):
     def raw(self, i: int):
         j, k = self.items[i]
         image_id, path, captions = self.images[j]
-        image = read_image(path)
+        image = read_image(path, self.issues)
         target = {
             "tokens": np.asarray(self.vocab.encode(captions[k]), np.int64),
             "caption": captions[k],
