@@ -150,8 +150,9 @@ class GoogLeNet(GoogLeNetBackbone):
 
 @BACKBONES.register("googlenet", task="backbone", weights="googlenet")
 def googlenet_backbone(pretrained: bool = False, frozen_stages: int = 0, transform_input: bool | None = None) -> Backbone:
-    """GoogLeNet body: c1..c5 with 64, 192, 480, 832, 1024 channels. ``transform_input``
-    defaults to ``pretrained``."""
+    """GoogLeNet body: c1..c5 with 64, 192, 480, 832, 1024 channels.
+
+    ``transform_input`` defaults to ``pretrained``."""
     model = GoogLeNetBackbone(pretrained if transform_input is None else transform_input)
     if pretrained:
         load_into(model, "googlenet")

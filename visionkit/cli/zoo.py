@@ -1,0 +1,121 @@
+"""``visionkit models`` (the zoo as a table) and ``visionkit summary MODEL`` (layer by layer)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import click
+
+from ..errors import ConfigError
+
+
+def _registries():
+    from ..registry import BACKBONES, CLASSIFIERS, MODELS
+
+    return [("classifier", CLASSIFIERS), ("backbone", BACKBONES), ("model", MODELS)]
+
+
+def _build_meta(entry, **kwargs):
+    """Build a registry entry on the meta device: shapes without memory or initialisation."""
+    import torch
+
+    with torch.device("meta"):
+        return entry.builder(**kwargs)
+
+
+def _weights_state(entry) -> str:
+    key = entry.info.get("weights")
+    if not key:
+        return "-"
+    from ..backbones import weights
+
+    return "yes" if weights.find_local(key) else "no"
+
+
+@click.command("models")
+@click.option("--task", default=None, help="Only entries of this task or kind (backbone, classification, detection, ...).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def models(task: str | None, as_json: bool):
+    """Table of every registered backbone, classifier and model."""
+    rows = []
+    for kind, reg in _registries():
+        for e in reg.entries():
+            if task and task not in (e.task, kind):
+                continue
+            try:
+                m = _build_meta(e)
+                params = sum(p.numel() for p in {id(p): p for p in m.parameters()}.values())
+            except Exception:  # a builder with required arguments: count unknown
+                params = None
+            rows.append({"name": e.name, "kind": kind, "task": e.task, "params": params, "weights": _weights_state(e),
+                         "doc": (e.builder.__doc__ or "").strip().splitlines()[0] if e.builder.__doc__ else ""})
+    if task and not rows:
+        tasks = sorted({e.task for _, reg in _registries() for e in reg.entries()} | {k for k, _ in _registries()})
+        from ..errors import unknown
+
+        raise ConfigError(unknown("task", task, tasks))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from ._table import format_table
+
+    click.echo(format_table(
+        ["name", "kind", "task", "params", "weights", "description"],
+        [[r["name"], r["kind"], r["task"], "?" if r["params"] is None else f"{r['params']:,}", r["weights"], r["doc"]] for r in rows],
+        align="lllrll",
+    ))
+    click.echo("\nweights: yes = pretrained file on disk, no = known but missing (visionkit weights list), - = none published")
+
+
+def find_entry(name: str):
+    """``(kind, entry)`` for a classifier, backbone or model name (classifiers first)."""
+    from ..errors import unknown
+
+    for kind, reg in _registries():
+        if name in reg:
+            return kind, reg.get(name)
+    every = {n for _, reg in _registries() for n in reg.names()}
+    raise ConfigError(unknown("model", name, every))
+
+
+def parse_input(text: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """``3x224x224`` -> (3, 224, 224); ``224x224`` or ``224`` keep the model's channels."""
+    if not re.fullmatch(r"\d+(x\d+){0,2}", text.strip().lower()):
+        raise ConfigError(f"--input {text!r}: expected CxHxW, HxW or a side, like 3x224x224")
+    dims = tuple(int(v) for v in text.strip().lower().split("x"))
+    if min(dims) < 1:
+        raise ConfigError(f"--input {text!r}: sizes must be positive")
+    if len(dims) == 1:
+        dims = (dims[0], dims[0])
+    return dims if len(dims) == 3 else (default[0], *dims)
+
+
+@click.command("summary")
+@click.argument("model")
+@click.option("--input", "input_", default=None, metavar="CxHxW", help="Input size (default: the model's own, usually 3x224x224).")
+@click.option("--depth", type=click.IntRange(min=1), default=None, help="Group layers at this depth of the module tree (default: every leaf layer).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def summary(model: str, input_: str | None, depth: int | None, as_json: bool):
+    """Per-layer output shapes, parameters and multiply-adds of MODEL.
+
+    MODEL is a classifier name (e.g. resnet50), a backbone or a task model. It is built on the
+    meta device: nothing is allocated, so even VGG-16 is summarized at once.
+    """
+    from ..summary import summarize
+
+    kind, entry = find_entry(model)
+    default = tuple(entry.info.get("input_size", (3, 224, 224)))
+    size = parse_input(input_, default) if input_ else default
+    net = _build_meta(entry)
+    try:
+        s = summarize(net, size)
+    except RuntimeError as e:
+        raise ConfigError(f"{model}: cannot run on a {'x'.join(map(str, size))} input ({str(e).splitlines()[0]})") from None
+    s.title = f"{model} ({kind}: {type(net).__name__}), input 1x{'x'.join(map(str, size))}"
+    if as_json:
+        d = s.to_dict()
+        d["rows"] = [r.__dict__ for r in s.visible(depth)]
+        click.echo(json.dumps(d, indent=2))
+    else:
+        click.echo(s.format_table(depth))
