@@ -59,6 +59,7 @@ class EvalResult:
     per_class: dict[str, float] | None = None
     matrix: np.ndarray | None = None  # segmentation / classification confusion matrix
     predictions: list[dict] | None = None  # detection: per-image predictions, original coordinates
+    gts: list[dict] | None = None  # detection: the matching ground truth (image_id, path, boxes)
 
 
 def _np(x) -> np.ndarray:
@@ -68,58 +69,37 @@ def _np(x) -> np.ndarray:
 # ------------------------------------------------------------------------- accumulators
 
 
-class _Classification:
-    def __init__(self, classes: Sequence[str], device):
-        self.k = max(len(classes), 1)
-        self.matrix = torch.zeros(self.k, self.k, dtype=torch.int64, device=device)
+class _Confusion:
+    """Classification (one label per image) and segmentation (one per pixel) both reduce to a
+    K×K confusion matrix (:class:`visionkit.metrics.segmentation.ConfusionMatrix`), summed over
+    ranks before the metrics are read off it."""
 
-    def update(self, preds: list[dict], targets) -> None:
-        labels = torch.as_tensor(targets).reshape(-1).to(self.matrix.device)
-        pred = []
-        for p in preds:
-            if "logits" in p:
-                pred.append(torch.as_tensor(p["logits"]).argmax(-1).reshape(-1))
-            else:
-                pred.append(torch.as_tensor(p["labels"]).reshape(-1))
-        pred = torch.cat(pred).to(self.matrix.device).long()
-        if labels.max() >= self.k or pred.max() >= self.k:
-            self._grow(int(max(labels.max(), pred.max())) + 1)
-        self.matrix += torch.bincount(labels * self.k + pred, minlength=self.k * self.k).view(self.k, self.k)
-
-    def _grow(self, k: int) -> None:
-        m = torch.zeros(k, k, dtype=torch.int64, device=self.matrix.device)
-        m[: self.k, : self.k] = self.matrix
-        self.matrix, self.k = m, k
-
-    def result(self) -> EvalResult:
-        D.all_reduce_sum(self.matrix)
-        m = self.matrix.cpu().numpy()
-        total = m.sum()
-        acc = float(np.trace(m) / total) if total else float("nan")
-        return EvalResult({"accuracy": acc}, matrix=m)
-
-
-class _Segmentation:
-    def __init__(self, classes: Sequence[str], ignore_index: int):
+    def __init__(self, task: str, classes: Sequence[str], ignore_index: int | None):
         from ..metrics.segmentation import ConfusionMatrix
 
-        self.cm = ConfusionMatrix(len(classes), ignore_index)
+        self.task, self.classes = task, list(classes)
+        self.cm = ConfusionMatrix(max(len(classes), 1), ignore_index if task == "segmentation" else None)
 
     def update(self, preds: list[dict], targets) -> None:
+        if self.task == "classification":
+            pred = [_np(p["logits"]).argmax(-1) if "logits" in p else _np(p["labels"]) for p in preds]
+            self.cm.update(np.asarray(pred).reshape(-1), _np(targets).reshape(-1))
+            return
         for p, t in zip(preds, targets):
-            self.cm.update(p["masks"], t["masks"] if isinstance(t, dict) else t)
+            self.cm.update(_np(p["masks"]).astype(np.int64), _np(t["mask"] if isinstance(t, dict) else t).astype(np.int64))
 
     def result(self) -> EvalResult:
+        t = torch.from_numpy(np.ascontiguousarray(self.cm.matrix))
+        self.cm.matrix = D.all_reduce_sum(t).numpy()
         m = self.cm.matrix
-        if isinstance(m, torch.Tensor):
-            D.all_reduce_sum(m)
-        else:  # numpy: reduce a copy and write it back
-            t = torch.as_tensor(np.ascontiguousarray(m))
-            D.all_reduce_sum(t)
-            m[...] = t.numpy()
+        if self.task == "classification":
+            total = m.sum()
+            return EvalResult({"accuracy": float(np.trace(m) / total) if total else math.nan}, matrix=m)
         out = self.cm.compute()
-        metrics = {k: float(v) for k, v in out.items() if isinstance(v, (int, float, np.floating))}
-        return EvalResult(metrics, matrix=_np(self.cm.matrix))
+        metrics = {k: float(v) for k, v in out.items() if isinstance(v, (int, float))}
+        per_class = dict(zip(self.classes, out.get("per_class_iou", [])))
+        metrics.update({f"IoU/{k}": float(v) for k, v in per_class.items()})
+        return EvalResult(metrics, per_class=per_class, matrix=m)
 
 
 class _Detection:
@@ -141,8 +121,9 @@ class _Detection:
             meta = t.get("meta")
             gt_boxes = t["orig_boxes"] if "orig_boxes" in t else self._to_original(t["boxes"], meta)
             gt = {"boxes": _np(gt_boxes).reshape(-1, 4), "labels": _np(t["labels"]).astype(np.int64).reshape(-1)}
-            if t.get("difficult") is not None:
-                gt["difficult"] = _np(t["difficult"]).astype(bool).reshape(-1)
+            for key in ("difficult", "iscrowd"):
+                if t.get(key) is not None:
+                    gt[key] = _np(t[key]).astype(bool).reshape(-1)
             for key in ("image_id", "orig_size", "path"):
                 if key in t:
                     v = t[key]
@@ -162,8 +143,8 @@ class _Detection:
             from ..metrics.coco import coco_evaluate
 
             sizes = [tuple(g.get("orig_size", (0, 0))) for g in gts]
-            stats = coco_evaluate(gts, preds, self.classes, sizes, self.cat_ids)
-            return EvalResult({k: float(v) for k, v in stats.items()}, predictions=preds)
+            stats = coco_evaluate(gts, preds, self.classes, sizes if all(s and s[0] for s in sizes) else None, self.cat_ids)
+            return EvalResult({k: float(v) for k, v in stats.items()}, predictions=preds, gts=gts)
         if metric not in ("voc07", "voc"):
             raise ConfigError(f"eval.metric: {self.cfg.metric!r} is not a detection metric; use voc07, voc or coco")
         from ..metrics.voc import voc_evaluate
@@ -171,7 +152,7 @@ class _Detection:
         out = voc_evaluate(gts, preds, self.classes, iou_thr=self.cfg.iou, metric=metric, iou_mode=self.cfg.iou_mode)
         metrics = {"mAP": float(out["mAP"])}
         metrics.update({f"AP/{k}": float(v) for k, v in out["per_class"].items()})
-        return EvalResult(metrics, curves=out["curves"], per_class=out["per_class"], predictions=preds)
+        return EvalResult(metrics, curves=out["curves"], per_class=out["per_class"], predictions=preds, gts=gts)
 
 
 class _Captioning:
@@ -189,14 +170,12 @@ class _Captioning:
             self.refs.append([refs] if isinstance(refs, str) else list(refs))
 
     def result(self) -> EvalResult:
-        from ..metrics.caption import corpus_bleu
+        from ..metrics.caption import caption_metrics
 
         refs = [r for part in D.all_gather_object(self.refs) for r in part]
         hyps = [h for part in D.all_gather_object(self.hyps) for h in part]
-        out = corpus_bleu(refs, hyps)
-        if isinstance(out, dict):
-            return EvalResult({k: float(v) for k, v in out.items() if isinstance(v, (int, float))})
-        return EvalResult({"bleu4": float(out)})
+        out = caption_metrics(refs, hyps)  # corpus BLEU-1..4 and CIDEr-D
+        return EvalResult({k: float(v) for k, v in out.items() if isinstance(v, (int, float))})
 
 
 class _Generation:
@@ -240,10 +219,8 @@ class Evaluator:
         self.ignore_index, self.cat_ids = ignore_index, cat_ids
 
     def _accumulator(self, model, device):
-        if self.task == "classification":
-            return _Classification(self.classes, device)
-        if self.task == "segmentation":
-            return _Segmentation(self.classes, self.ignore_index)
+        if self.task in ("classification", "segmentation"):
+            return _Confusion(self.task, self.classes, self.ignore_index)
         if self.task == "detection":
             return _Detection(self.classes, self.cfg, self.cat_ids)
         if self.task == "captioning":
@@ -267,9 +244,23 @@ class Evaluator:
                 if self.task == "generation":
                     acc.update(preds, targets, images)
                 else:
-                    acc.update(preds, to_device(targets, device) if self.task == "classification" else targets)
+                    acc.update(preds, targets)
         finally:
             model.train(was_training)
         res = acc.result()
         res.metrics = {k: (float(v) if v is not None else math.nan) for k, v in res.metrics.items()}
         return res
+
+
+def save_predictions(result: EvalResult, path, cat_ids=None) -> int:
+    """Write detection predictions (original coordinates) as COCO results JSON, atomically.
+    Returns the number of boxes written (0 and no file for other tasks)."""
+    if not result.predictions or result.gts is None:
+        return 0
+    from ..metrics.results import save_results, to_coco_results
+
+    ids = [g.get("image_id", i + 1) for i, g in enumerate(result.gts)]
+    names = [str(g.get("path", "")) for g in result.gts]
+    rows = to_coco_results(result.predictions, ids, cat_ids=cat_ids, file_names=names)
+    save_results(path, rows)
+    return len(rows)

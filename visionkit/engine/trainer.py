@@ -37,7 +37,7 @@ from . import distributed as D
 from .build import build_dataset, build_model, make_eval_loader, make_train_loader, model_task, steps_per_epoch
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .device import amp_dtype, autocast, batch_size_of, resolve_device, seed_everything, split_batch, to_device
-from .evaluator import EvalResult, Evaluator, default_metric, metric_mode
+from .evaluator import EvalResult, Evaluator, default_metric, metric_mode, save_predictions
 from .logging import RunLogger, progress, quiet_mode
 from .optim import build_ema, build_optimizer, build_scheduler
 
@@ -276,7 +276,7 @@ class Trainer:
                 self.save("last.pt")
         finally:
             self.logger.flush()
-        if self.is_main and self.cfg.train.plots:
+        if self.is_main:
             self._plots()
         self.logger.close()
         return {"step": self.step, "epoch": self.epoch, "metrics": dict(self.last_metrics), "best": self.best,
@@ -352,8 +352,12 @@ class Trainer:
     def _plots(self) -> None:
         from .plots import plot_confusion, plot_losses, plot_pr_curves
 
-        plot_losses(self.logger.rows, self.run_dir / "loss.png")
         res = getattr(self, "_last_eval", None)
+        if res is not None and res.predictions:
+            save_predictions(res, self.run_dir / "predictions.json", getattr(self.val_set, "cat_ids", None))
+        if not self.cfg.train.plots:
+            return
+        plot_losses(self.logger.rows, self.run_dir / "loss.png")
         if res is not None and res.curves:
             plot_pr_curves(res.curves, self.run_dir / "pr_curves.png", res.per_class)
         if res is not None and res.matrix is not None:
