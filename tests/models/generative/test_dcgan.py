@@ -1,0 +1,76 @@
+from contextlib import nullcontext
+
+import pytest
+import torch
+from torch import nn
+
+from visionkit.models.generative.dcgan import DCGAN, Discriminator, Generator
+
+
+class Ctx:
+    """The engine's StepContext, reduced to what train_step uses."""
+
+    def autocast(self):
+        return nullcontext()
+
+    def backward(self, loss):
+        loss.backward()
+
+    def step(self, opt):
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+
+class Cfg:
+    lr, betas, weight_decay = 2e-4, (0.5, 0.999), 0.0
+
+
+@pytest.mark.parametrize("size,channels", [(32, 1), (64, 3)])
+def test_shapes_and_output_range(size, channels):
+    g, d = Generator(size, channels, 100, 16), Discriminator(size, channels, 16)
+    x = g(torch.randn(5, 100))
+    assert x.shape == (5, channels, size, size)
+    assert x.min() >= -1 and x.max() <= 1
+    assert d(x).shape == (5,)
+    with pytest.raises(ValueError):
+        Generator(48)
+
+
+def test_paper_architecture_rules():
+    m = DCGAN(64, 3, 100, 64, 64)
+    g_layers, d_layers = list(m.generator.modules()), list(m.discriminator.modules())
+    assert not any(isinstance(x, (nn.MaxPool2d, nn.AvgPool2d, nn.Linear)) for x in g_layers + d_layers)
+    assert isinstance(m.generator.net[-1], nn.Tanh)
+    assert m.generator.net[0].out_channels == 512  # width 64 gives 4×4×512; the paper's figure (4×4×1024) is width 128
+    assert isinstance(m.discriminator.net[1], nn.LeakyReLU) and m.discriminator.net[1].negative_slope == 0.2
+    assert not isinstance(m.discriminator.net[1], nn.BatchNorm2d)  # no BN on D's input layer
+    w = torch.cat([p.flatten() for n, p in m.named_parameters() if n.endswith("weight") and p.dim() == 4])
+    assert abs(w.std().item() - 0.02) < 0.002 and abs(w.mean().item()) < 0.001
+
+
+def test_losses_move_and_discriminator_learns_in_a_few_steps():
+    torch.manual_seed(0)
+    m = DCGAN(32, 1, 16, 16, 16)
+    opts = m.configure_optimizers(Cfg())
+    assert [type(o) for o in opts] == [torch.optim.Adam, torch.optim.Adam]
+    assert opts[0].param_groups[0]["betas"] == (0.5, 0.999)
+    real = torch.zeros(16, 1, 32, 32)
+    real[:, :, 8:24, 8:24] = 1.0  # a white square: easy for D to tell from noise
+    first = m.train_step((real, None), opts, Ctx())
+    for _ in range(15):
+        last = m.train_step((real, None), opts, Ctx())
+    assert last["loss_d"] < first["loss_d"]
+    assert last["d_real"] > first["d_real"]
+    assert last["loss_g"] != first["loss_g"]
+
+
+def test_sampling_and_interpolation():
+    m = DCGAN(32, 1, 8, 8, 8).eval()
+    out = m(torch.zeros(3, 1, 32, 32))
+    assert len(out) == 3 and out[0]["images"].shape == (1, 32, 32)
+    assert 0 <= out[0]["images"].min() and out[0]["images"].max() <= 1
+    z0, z1 = torch.randn(8), torch.randn(8)
+    path = m.interpolate(z0, z1, steps=5)
+    assert path.shape == (5, 1, 32, 32)
+    assert torch.allclose(path[0], m.sample(1, z=z0[None])[0], atol=1e-5)
+    assert torch.allclose(path[-1], m.sample(1, z=z1[None])[0], atol=1e-5)
