@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "weights": ("weights:weights", "List and install pretrained weight files (offline)."),
     "score": ("score:score", "Score saved predictions (COCO/VOC mAP, mIoU) without a model."),
     "data": ("data:data", "Check and convert data sets (VOC, COCO, YOLO, masks)."),
+    "train": ("train:train", "Train a model from a YAML config (same as tools/train.py)."),
+    "eval": ("train:evaluate", "Evaluate a trained checkpoint on a data split."),
 }
 
 
