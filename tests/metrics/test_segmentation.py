@@ -72,3 +72,17 @@ def test_perfect_prediction_and_errors():
         ConfusionMatrix(3).merge(ConfusionMatrix(4))
     empty = ConfusionMatrix(2).compute()
     assert math.isnan(empty["mIoU"]) and math.isnan(empty["pixel_acc"])
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no GPU"))])
+def test_torch_bincount_path_equals_numpy(device):
+    rng = np.random.default_rng(1)
+    gt = rng.integers(0, 5, (3, 17, 19))
+    gt[gt == 4] = 255
+    pr = rng.integers(0, 4, (3, 17, 19))
+    ref = ConfusionMatrix(4).update(pr, gt).matrix
+    t = ConfusionMatrix(4).update(torch.from_numpy(pr).to(device), torch.from_numpy(gt).to(device)).matrix
+    np.testing.assert_array_equal(t, ref)
+    with pytest.raises(ValueError, match="class 7"):
+        ConfusionMatrix(4).update(torch.full((2, 2), 7, device=device), torch.zeros(2, 2, dtype=torch.long, device=device))

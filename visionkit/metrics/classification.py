@@ -23,7 +23,11 @@ def confusion_matrix(pred, target, num_classes: int, ignore_index: int | None = 
     Each (target, pred) pair becomes the single index ``target * K + pred``; counting those
     indices and reshaping gives the matrix. Pixels/samples whose target is ``ignore_index``
     are skipped. Any other target or prediction outside ``[0, K)`` raises ``ValueError``.
+    When both inputs are torch tensors the counting runs with ``torch.bincount`` on their
+    device (a GPU mask is not copied to the host; only the K×K result is).
     """
+    if hasattr(pred, "detach") and hasattr(target, "detach"):
+        return _confusion_torch(pred, target, int(num_classes), ignore_index)
     pred = _np(pred).reshape(-1).astype(np.int64, copy=False)
     target = _np(target).reshape(-1).astype(np.int64, copy=False)
     if pred.shape != target.shape:
@@ -37,6 +41,24 @@ def confusion_matrix(pred, target, num_classes: int, ignore_index: int | None = 
             bad = v[(v < 0) | (v >= k)][0]
             raise ValueError(f"{name} contains class {bad}, outside 0..{k - 1}")
     return np.bincount(target * k + pred, minlength=k * k).reshape(k, k)
+
+
+def _confusion_torch(pred, target, k: int, ignore_index: int | None) -> np.ndarray:
+    import torch
+
+    pred = pred.detach().reshape(-1).long()
+    target = target.detach().reshape(-1).long().to(pred.device)
+    if pred.numel() != target.numel():
+        raise ValueError(f"prediction has {pred.numel()} elements but target has {target.numel()}")
+    if ignore_index is not None:
+        keep = target != ignore_index
+        pred, target = pred[keep], target[keep]
+    for name, v in (("target", target), ("prediction", pred)):
+        bad = v[(v < 0) | (v >= k)]
+        if bad.numel():
+            raise ValueError(f"{name} contains class {int(bad[0])}, outside 0..{k - 1}")
+    counts = torch.bincount(target * k + pred, minlength=k * k)
+    return counts.reshape(k, k).cpu().numpy().astype(np.int64)
 
 
 def accuracy(scores_or_pred, target) -> float:
