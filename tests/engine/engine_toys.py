@@ -40,9 +40,10 @@ class ToyImages(Dataset):
 class ToyCNN(nn.Module):
     task = "classification"
 
-    def __init__(self, num_classes: int = 3, width: int = 8, nan_after: int = 0, fail_at: int = 0, dropout: float = 0.0):
+    def __init__(self, num_classes: int = 3, width: int = 8, nan_after: int = 0, fail_at: int = 0, dropout: float = 0.0,
+                 in_ch: int = 3):
         super().__init__()
-        self.conv = nn.Conv2d(3, width, 3, padding=1)
+        self.conv = nn.Conv2d(in_ch, width, 3, padding=1)
         self.drop = nn.Dropout(dropout)
         self.fc = nn.Linear(width, num_classes)
         self.nan_after, self.fail_at, self.calls = nan_after, fail_at, 0
@@ -99,8 +100,10 @@ class ToyGAN(nn.Module):
         return {"loss_d": d_loss.item(), "loss_g": g_loss.item()}
 
 
-def toy_cnn(num_classes: int = 3, width: int = 8, nan_after: int = 0, fail_at: int = 0, dropout: float = 0.0) -> ToyCNN:
-    return ToyCNN(num_classes, width, nan_after, fail_at, dropout)
+def toy_cnn(num_classes: int = 3, width: int = 8, nan_after: int = 0, fail_at: int = 0, dropout: float = 0.0,
+            in_ch: int = 3) -> ToyCNN:
+    """conv(in_ch -> width) -> ReLU -> global mean -> linear(num_classes)."""
+    return ToyCNN(num_classes, width, nan_after, fail_at, dropout, in_ch)
 
 
 def toy_gan(z: int = 4) -> ToyGAN:
@@ -127,3 +130,22 @@ def toy_config(tmp_path, model=None, name="toy", **train):
         "name": name, "task": "", "model": model or {"name": "toy_cnn"}, "out_dir": str(tmp_path),
         "quiet": True, "data": {"batch_size": 4, "workers": 0, "val": ""}, "train": t,
     })
+
+
+def write_idx(root, prefix: str, n: int, seed: int = 0) -> None:
+    """Tiny IDX gzip files: ``n`` 8×8 grey images, label 1 ("light") when bright, else 0 ("dark")."""
+    import gzip
+    import struct
+    from pathlib import Path
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    labels = (np.arange(n) % 2).astype(np.uint8)
+    images = np.where(labels[:, None, None] == 1, rng.integers(150, 256, (n, 8, 8)), rng.integers(0, 100, (n, 8, 8))).astype(np.uint8)
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    with gzip.open(root / f"{prefix}-images-idx3-ubyte.gz", "wb") as f:
+        f.write(bytes([0, 0, 8, 3]) + struct.pack(">III", n, 8, 8) + images.tobytes())
+    with gzip.open(root / f"{prefix}-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(bytes([0, 0, 8, 1]) + struct.pack(">I", n) + labels.tobytes())

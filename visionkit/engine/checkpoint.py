@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -90,13 +91,13 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu", task: str | Non
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if "weights_only" in str(e) or "Unsupported global" in str(e) or "GLOBAL" in str(e):
+        found = re.search(r"GLOBAL ([\w.]+)", str(e))
+        if found:  # the file names a Python callable/class: the weights-only unpickler refused it
             raise WeightsError(
-                f"{path}: refused to load: the file contains Python objects other than tensors "
-                f"and plain values (loading it could run code). Only load files you trust."
+                f"{path}: refused to load: the file asks for the Python object {found.group(1)!r}, "
+                "not only tensors and plain values (loading it could run code). Only load files you trust."
             ) from None
-        raise WeightsError(f"{path}: corrupt or not a PyTorch checkpoint ({first})") from None
+        raise WeightsError(f"{path}: corrupt, or not a plain PyTorch checkpoint (unsupported pickle content)") from None
     except Exception as e:  # noqa: BLE001 - any failure to parse a user's file is a user error
         # truncated archives surface as RuntimeError, EOFError, BadZipFile, even KeyError
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

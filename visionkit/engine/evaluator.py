@@ -264,3 +264,37 @@ def save_predictions(result: EvalResult, path, cat_ids=None) -> int:
     rows = to_coco_results(result.predictions, ids, cat_ids=cat_ids, file_names=names)
     save_results(path, rows)
     return len(rows)
+
+
+def evaluate_checkpoint(cfg, weights, split: str = "", use_ema: bool = True, dataset=None) -> tuple[EvalResult, Any]:
+    """Evaluate the checkpoint ``weights`` on ``split`` (a role ``train``/``val``/``test`` or a
+    split name; default ``cfg.eval.split``) of the data set in ``cfg``. Works under torchrun
+    (each rank scores a shard). Returns ``(result, dataset)``."""
+    from ..errors import DataError, WeightsError
+    from .build import build_dataset, build_model, make_eval_loader, model_task
+    from .checkpoint import ema_weights, load_checkpoint
+    from .device import amp_dtype, resolve_device
+
+    device = resolve_device(cfg.train.device)
+    dist = D.init_distributed(device.type)
+    if device.type == "cuda" and cfg.train.device in ("auto", "cuda"):
+        device = torch.device("cuda", dist.local_rank)
+    ckpt = load_checkpoint(weights, map_location="cpu", task=cfg.task or None)
+    split = split or cfg.eval.split
+    if dataset is None:
+        dataset = build_dataset(cfg, split, False)
+    classes = list(ckpt.get("classes") or getattr(dataset, "classes", []) or [])
+    ds_classes = list(getattr(dataset, "classes", []) or [])
+    if ds_classes and classes and ds_classes != classes:
+        raise DataError(f"{weights}: the checkpoint's classes {classes} differ from the data set's {ds_classes}")
+    model = build_model(cfg, classes)
+    state = ema_weights(ckpt["ema"]) if use_ema and ckpt.get("ema") else ckpt["model"]
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise WeightsError(f"{weights}: weights do not fit model {cfg.model.get('name')!r}: {str(e).splitlines()[0]}") from None
+    model.to(device)
+    task = ckpt.get("task") or model_task(cfg, model, dataset)
+    loader = make_eval_loader(dataset, cfg.eval.batch_size or cfg.data.batch_size, dist, cfg.data.workers)
+    ev = Evaluator(task, classes, cfg.eval, cfg.data.ignore_index, getattr(dataset, "cat_ids", None))
+    return ev.evaluate(model, loader, device, amp_dtype(cfg.train.amp, device), cfg.train.channels_last), dataset

@@ -1,0 +1,73 @@
+"""``visionkit train`` and ``visionkit eval``: thin wrappers over :mod:`visionkit.engine`.
+
+torch is imported inside the commands so that ``visionkit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+
+@click.command("train", context_settings={"ignore_unknown_options": False})
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("overrides", nargs=-1)
+@click.option("--resume", default=None, metavar="PATH|auto",
+              help="Continue from a last.pt (or 'auto': runs/<name>/last.pt when it exists).")
+def train(config: str, overrides: tuple[str, ...], resume: str | None):
+    """Train a model from a YAML CONFIG, with optional key=value OVERRIDES.
+
+    \b
+    Examples:
+      visionkit train configs/faster_rcnn_bccd.yaml train.epochs=3 data.batch_size=4
+      visionkit train configs/fcn_camvid.yaml --resume auto
+      torchrun --nproc_per_node 4 tools/train.py configs/faster_rcnn_bccd.yaml
+    """
+    from ..config import load_config
+    from ..engine.trainer import train as run
+
+    cfg = load_config(config, overrides)
+    summary = run(cfg, resume=resume)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+        click.echo(json.dumps({k: summary[k] for k in ("run_dir", "step", "epoch", "best", "metrics")}, indent=2))
+
+
+@click.command("eval")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("overrides", nargs=-1)
+@click.option("--weights", "-w", required=True, type=click.Path(dir_okay=False), help="Checkpoint (last.pt / best.pt).")
+@click.option("--split", default="", help="Split to score: train, val, test or a split name [default: eval.split].")
+@click.option("--out", default=None, type=click.Path(dir_okay=False), help="Also write the metrics JSON here.")
+@click.option("--predictions", default=None, type=click.Path(dir_okay=False),
+              help="Detection: write the predictions as COCO results JSON here.")
+@click.option("--no-ema", is_flag=True, help="Use the raw weights even when the checkpoint holds an EMA.")
+def evaluate(config: str, overrides: tuple[str, ...], weights: str, split: str, out: str | None,
+             predictions: str | None, no_ema: bool):
+    """Evaluate a trained checkpoint on a data split; print (and save) the metrics JSON.
+
+    \b
+    Example:
+      visionkit eval configs/faster_rcnn_bccd.yaml --weights runs/faster_rcnn_bccd/best.pt --split test
+    """
+    from ..config import load_config
+    from ..engine.distributed import cleanup, info
+    from ..engine.evaluator import evaluate_checkpoint, save_predictions
+    from ..engine.io import atomic_write_text
+
+    cfg = load_config(config, overrides)
+    try:
+        res, dataset = evaluate_checkpoint(cfg, weights, split, use_ema=not no_ema)
+        main_rank = info().is_main
+    finally:
+        cleanup()
+    if not main_rank:
+        return
+    text = json.dumps(res.metrics, indent=2)
+    click.echo(text)
+    if out:
+        atomic_write_text(out, text + "\n")
+    if predictions:
+        n = save_predictions(res, predictions, getattr(dataset, "cat_ids", None))
+        click.echo(f"wrote {n} predictions to {predictions}", err=True)
