@@ -74,10 +74,9 @@ def test_eval_is_deterministic_and_equals_preprocess():
     assert torch.equal(p, a) and meta == ta["meta"]
 
 
-def test_training_augmentation_moves_boxes_with_pixels():
+def test_training_flips_move_boxes_with_pixels():
     img, t = scene(60, 90, [[5, 5, 30, 30], [40, 10, 65, 45], [70, 35, 88, 58]])
-    aug = AugmentConfig(hflip=0.5, vflip=0.5, scale_jitter=(0.7, 1.3), color_jitter=0.0, random_crop=0.0)
-    tf = Transform(64, "letterbox", augment=aug)
+    tf = Transform(64, "letterbox", augment=AugmentConfig(hflip=0.5, vflip=0.5))
     flipped = 0
     for _ in range(20):
         image, tt = tf(img, t)
@@ -86,6 +85,21 @@ def test_training_augmentation_moves_boxes_with_pixels():
         assert tt["difficult"].tolist() == [False, True, False]  # flags follow their boxes
         flipped += int(tt["boxes"][0, 0] > 32)
     assert 0 < flipped < 20  # the flip is random
+
+
+def test_scale_jitter_zooms_the_canvas_content():
+    img, t = scene(60, 90, [[5, 5, 30, 30], [40, 10, 65, 45], [70, 35, 88, 58]])
+    tf = Transform(64, "letterbox", augment=AugmentConfig(hflip=0, scale_jitter=(0.5, 1.5), min_visibility=0.6))
+    ref = Transform(64, "letterbox")(img, t)[1]["boxes"]
+    widths = []
+    for _ in range(30):
+        image, tt = tf(img, t)
+        b = tt["boxes"]
+        assert image.shape == (3, 64, 64) and (b >= 0).all() and (b <= 64).all()
+        assert box_colour_ok(image, b, tt["labels"])
+        assert all(tt["difficult"][k] == (tt["labels"][k] == 2) for k in range(len(b)))  # flags follow boxes
+        widths += ((b[:, 2] - b[:, 0]) / (ref[tt["labels"] - 1, 2] - ref[tt["labels"] - 1, 0])).tolist()
+    assert min(widths) < 0.8 and max(widths) > 1.2  # objects really shrink and grow
 
 
 def test_random_crop_keeps_or_drops_boxes_correctly():

@@ -8,9 +8,8 @@ reader's target with tensors, boxes in the *transformed* image's pixels, and
 The pipeline has three stages:
 
 1. **Spatial augmentation** (training only; albumentations, so boxes and masks move with the
-   pixels): random rescale (``scale_jitter``), a random crop from the borders
-   (``random_crop``: boxes cut by the crop are clipped, and dropped when less than
-   ``min_visibility`` of them is left), horizontal/vertical flips.
+   pixels): a random crop from the borders (``random_crop``: boxes cut by the crop are
+   clipped, and dropped when less than ``min_visibility`` of them is left), flips.
 2. **Resize to the network's input** (deterministic, written here because its exact
    arithmetic is what maps predictions back): ``letterbox`` keeps the aspect ratio and pads
    the short side (grey 114, the ignore index for masks) to ``img_size``; ``stretch``
@@ -18,8 +17,10 @@ The pipeline has three stages:
    (no pad; sizes vary); ``none`` keeps the image. A point maps as
    ``x' = x * sx + left``, ``y' = y * sy + top``, so
    :func:`boxes_to_original` inverts it: ``x = (x' - left) / sx``.
-3. **Photometric augmentation** (training only; albumentations ``ColorJitter``) on the
-   smaller, resized image, where it is cheapest.
+3. **Canvas augmentation** (training only; albumentations) on the resized image, where it is
+   cheapest: scale jitter as a zoom in or out of the content (``A.Affine``; objects change
+   size relative to the fixed network input -- a rescale *before* a letterbox would be undone
+   by it), then colour jitter (``ColorJitter``).
 
 Evaluation uses stage 2 only, so it is deterministic, and detection targets then also carry
 ``orig_boxes`` (the boxes in the original image, for the metric). During training the meta
@@ -142,15 +143,19 @@ def preprocess(image_rgb_uint8: np.ndarray, img_size: Any = 512, resize: str = "
 # ------------------------------------------------------------------------ the pipeline
 
 
-def _spatial_aug(aug, task: str):
-    """The albumentations spatial stage (None if every probability is zero)."""
+def _bbox_params(aug, task: str):
+    import albumentations as A
+
+    if task != "detection":
+        return None
+    return A.BboxParams(format="pascal_voc", label_fields=["box_idx"], min_visibility=aug.min_visibility, clip=True)
+
+
+def _pre_aug(aug, task: str):
+    """Stage 1 (before the resize): random crop from the borders, flips. None if all off."""
     import albumentations as A
 
     ops = []
-    lo, hi = aug.scale_jitter
-    if (lo, hi) != (1.0, 1.0):
-        ops.append(A.RandomScale(scale_limit=(lo - 1.0, hi - 1.0), interpolation=cv2.INTER_LINEAR,
-                                  mask_interpolation=cv2.INTER_NEAREST_EXACT, p=1.0))
     if aug.random_crop > 0:
         c = aug.crop_border
         ops.append(A.RandomCropFromBorders(crop_left=c, crop_right=c, crop_top=c, crop_bottom=c, p=aug.random_crop))
@@ -158,21 +163,27 @@ def _spatial_aug(aug, task: str):
         ops.append(A.HorizontalFlip(p=aug.hflip))
     if aug.vflip > 0 and task != "captioning":
         ops.append(A.VerticalFlip(p=aug.vflip))
-    if not ops:
-        return None
-    bbox = None
-    if task == "detection":
-        bbox = A.BboxParams(format="pascal_voc", label_fields=["box_idx"], min_visibility=aug.min_visibility, clip=True)
-    return A.Compose(ops, bbox_params=bbox)
+    return A.Compose(ops, bbox_params=_bbox_params(aug, task)) if ops else None
 
 
-def _color_aug(aug):
+def _post_aug(aug, task: str, ignore_index: int):
+    """Stage 3 (on the resized canvas): scale jitter as a zoom in/out of the canvas content
+    (objects change size relative to the network input; the canvas size stays), then colour
+    jitter. None if both are off."""
     import albumentations as A
 
-    if aug.color_jitter <= 0 and aug.hue <= 0:
-        return None
-    c = aug.color_jitter
-    return A.ColorJitter(brightness=c, contrast=c, saturation=c, hue=aug.hue, p=1.0)
+    ops = []
+    lo, hi = aug.scale_jitter
+    if (lo, hi) != (1.0, 1.0):
+        ops.append(A.Affine(scale=(lo, hi), keep_ratio=True, translate_percent=(-0.1, 0.1) if task != "captioning" else None,
+                            interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST,
+                            border_mode=cv2.BORDER_CONSTANT, fill=PAD_VALUE,
+                            fill_mask=ignore_index if task == "segmentation" else 0, p=1.0))
+    if aug.color_jitter > 0 or aug.hue > 0:
+        c = aug.color_jitter
+        ops.append(A.ColorJitter(brightness=c, contrast=c, saturation=c, hue=aug.hue, p=1.0))
+    geometric = (lo, hi) != (1.0, 1.0)
+    return A.Compose(ops, bbox_params=_bbox_params(aug, task) if geometric else None) if ops else None
 
 
 class Transform:
@@ -183,39 +194,47 @@ class Transform:
         plan_resize(1, 1, img_size, resize)  # validates the mode early
         self.img_size, self.resize, self.task = img_size, resize, task
         self.ignore_index = ignore_index
-        self.spatial = _spatial_aug(augment, task) if augment is not None else None
-        self.color = _color_aug(augment) if augment is not None else None
+        self.pre = _pre_aug(augment, task) if augment is not None else None
+        self.post = _post_aug(augment, task, ignore_index) if augment is not None else None
 
     def __call__(self, image: np.ndarray, target: dict):
         target = dict(target)
-        if self.spatial is not None:
-            image, target = self._apply_spatial(image, target)
+        train = self.pre is not None or self.post is not None
+        if "boxes" in target and not train:  # evaluation: the exact original boxes, for the metric
+            target["orig_boxes"] = torch.as_tensor(np.asarray(target["boxes"], np.float32).reshape(-1, 4))
+        if self.pre is not None:
+            image, target = self._apply(self.pre, image, target)
         h, w = image.shape[:2]
         plan = plan_resize(h, w, self.img_size, self.resize)
         meta = make_meta(h, w, plan)
         image = resize_image(image, plan)
-        if self.color is not None and image.shape[2] == 3:
-            image = self.color(image=image)["image"]
         if "boxes" in target:
-            if self.spatial is None:  # evaluation: the exact original boxes, for the metric
-                target["orig_boxes"] = torch.as_tensor(np.asarray(target["boxes"], np.float32).reshape(-1, 4))
-            target["boxes"] = torch.from_numpy(boxes_to_input(target["boxes"], meta).reshape(-1, 4))
-            target["labels"] = torch.as_tensor(target["labels"], dtype=torch.int64)
+            target["boxes"] = boxes_to_input(target["boxes"], meta).reshape(-1, 4)
+        if "mask" in target:
+            target["mask"] = resize_image(target["mask"].astype(np.int32), plan, self.ignore_index, cv2.INTER_NEAREST_EXACT)
+        if "masks" in target:
+            target["masks"] = [resize_image(m, plan, 0, cv2.INTER_NEAREST_EXACT) for m in target["masks"]]
+        if self.post is not None:
+            image, target = self._apply(self.post, image, target)
+        if "boxes" in target:
+            target["boxes"] = torch.from_numpy(np.asarray(target["boxes"], np.float32).reshape(-1, 4))
+            target["labels"] = torch.as_tensor(np.asarray(target["labels"]), dtype=torch.int64)
             for k in ("difficult", "iscrowd"):
                 if k in target:
                     target[k] = torch.as_tensor(np.asarray(target[k], bool))
         if "masks" in target:
-            ms = [resize_image(m, plan, 0, cv2.INTER_NEAREST_EXACT) for m in target["masks"]]
-            target["masks"] = torch.from_numpy(np.stack(ms) if ms else np.zeros((0, *image.shape[:2]), np.uint8))
+            ms = target["masks"]
+            target["masks"] = torch.from_numpy(np.stack(ms) if len(ms) else np.zeros((0, *image.shape[:2]), np.uint8))
         if "mask" in target:
-            m = resize_image(target["mask"].astype(np.int32), plan, self.ignore_index, cv2.INTER_NEAREST_EXACT)
-            target["mask"] = torch.from_numpy(m.astype(np.int64))
+            target["mask"] = torch.from_numpy(np.asarray(target["mask"]).astype(np.int64))
         if "tokens" in target:
             target["tokens"] = torch.as_tensor(target["tokens"], dtype=torch.int64)
         target["meta"] = meta
         return to_tensor(image), target
 
-    def _apply_spatial(self, image: np.ndarray, target: dict):
+    @staticmethod
+    def _apply(compose, image: np.ndarray, target: dict):
+        """Run an albumentations Compose on the image and whatever the target carries."""
         kw: dict[str, Any] = {"image": image}
         if "boxes" in target:
             kw["bboxes"] = np.asarray(target["boxes"], np.float32).reshape(-1, 4)
@@ -224,7 +243,7 @@ class Transform:
             kw["mask"] = target["mask"].astype(np.int32)
         if "masks" in target:
             kw["masks"] = list(target["masks"])
-        out = self.spatial(**kw)
+        out = compose(**kw)
         image = out["image"]
         if "boxes" in target:
             idx = np.asarray(out["box_idx"], np.int64)
