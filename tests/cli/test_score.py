@@ -87,7 +87,7 @@ def test_voc_metrics_json_and_table(tmp_path, capsys):
     code, out, _ = _run(capsys, *base, "--metric", "voc07")
     assert code == 0
     got = json.loads(out)
-    # cell: 1 TP, AP ~1 (11-point sums 11 x 1/11); wbc: GT, no detection -> 0; rare: only difficult -> null
+    # cell: 1 TP, AP 1; wbc: GT, no detection -> 0; rare: only difficult -> null
     assert got["per_class"]["cell"] == pytest.approx(1.0) and got["per_class"]["wbc"] == 0.0
     assert got["per_class"]["rare"] is None
     assert got["mAP"] == pytest.approx(0.5)

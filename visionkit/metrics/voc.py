@@ -97,11 +97,13 @@ def average_precision(recall: np.ndarray, precision: np.ndarray, metric: str = "
     recall = np.asarray(recall, dtype=np.float64)
     precision = np.asarray(precision, dtype=np.float64)
     if metric == "voc07":
-        ap = 0.0
+        # summed, then divided once (as MMDetection): a perfect class gives exactly 1.0, where
+        # the devkit's running ``ap + p / 11`` gives 1.0000000000000002
+        total = 0.0
         for t in np.arange(0.0, 1.1, 0.1):
             sel = recall >= t
-            ap += (precision[sel].max() if sel.any() else 0.0) / 11.0
-        return float(ap)
+            total += precision[sel].max() if sel.any() else 0.0
+        return float(total / 11.0)
     if metric != "voc":
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
     mrec = np.concatenate(([0.0], recall, [1.0]))
