@@ -107,7 +107,8 @@ def test_backbone_output_is_described_per_feature():
 
         b = BACKBONES.build("resnet18")
     s = summarize(b, (3, 64, 64))
-    assert s.output.startswith("c1: 1x64x32x32, c2: 1x64x16x16") and s.output.endswith("c5: 1x512x2x2")
+    assert s.output.startswith("{c1: 1x64x32x32, c2: 1x64x16x16") and s.output.endswith("c5: 1x512x2x2}")
+    assert s.visible()[0].input == "3x64x64"
 
 
 @pytest.mark.parametrize("n,text", [(15_470_264_320, "15.47G"), (2_048_000, "2.05M"), (840, "840")])

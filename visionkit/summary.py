@@ -152,15 +152,19 @@ def human(n: float) -> str:
 
 
 def describe(x: Any, batch: bool = False) -> str:
-    """Shape text of a tensor (batch dimension dropped unless ``batch``), dict, list or tuple."""
+    """Shape text of a tensor (batch dimension dropped unless ``batch``), or of a dict of
+    them; inside lists and tuples (per-image results) tensors keep their full shape."""
     if isinstance(x, torch.Tensor):
         shape = list(x.shape) if batch or x.dim() == 0 else list(x.shape[1:])
         return "x".join(map(str, shape)) or "scalar"
     if isinstance(x, dict):
-        return ", ".join(f"{k}: {describe(v, batch)}" for k, v in x.items())
+        text = ", ".join(f"{k}: {describe(v, batch)}" for k, v in x.items())
+        return "{" + text + "}" if batch or not text else text
     if isinstance(x, (list, tuple)):
-        parts = [describe(v, batch) for v in x[:4]]
-        return "(" + ", ".join(parts) + (", ..." if len(x) > 4 else "") + ")"
+        parts = [describe(v, True) for v in x[:4]]
+        return "[" + ", ".join(parts) + (", ..." if len(x) > 4 else "") + "]"
+    if isinstance(x, (int, float)):
+        return str(x)
     return type(x).__name__
 
 

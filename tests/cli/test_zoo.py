@@ -60,3 +60,31 @@ def test_models_table_and_task_filter(capsys):
 def test_help(verb, capsys):
     assert main([verb, "--help"]) == 0
     assert "Usage" in capsys.readouterr().out
+
+
+def test_summary_falls_back_to_a_real_forward_for_data_dependent_models(capsys, monkeypatch):
+    import torch
+    from torch import nn
+
+    from visionkit.registry import MODELS, Entry
+
+    class Picky(nn.Module):
+        """Keeps the positive activations: nonzero() has no meta implementation."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 2, 3)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return [{"kept": y[0][y[0] > 0]}]
+
+    def picky_model() -> nn.Module:
+        return Picky()
+
+    MODELS.names()  # load the real entries first
+    monkeypatch.setitem(MODELS._entries, "picky_toy", Entry("picky_toy", picky_model, "detection"))
+    assert main(["summary", "picky_toy", "--input", "3x10x10"]) == 0
+    out = capsys.readouterr().out
+    assert "2x8x8" in out and "56" in out  # conv params: 2*3*9 + 2
+    assert f"{8 * 8 * 2 * 3 * 9:,}" in out

@@ -110,8 +110,16 @@ def summary(model: str, input_: str | None, depth: int | None, as_json: bool):
     net = _build_meta(entry)
     try:
         s = summarize(net, size)
-    except RuntimeError as e:
-        raise ConfigError(f"{model}: cannot run on a {'x'.join(map(str, size))} input ({str(e).splitlines()[0]})") from None
+    except (RuntimeError, NotImplementedError):
+        # data-dependent operations (nonzero, NMS in detectors) have no meta form: run for real
+        import torch
+
+        torch.manual_seed(0)
+        net = entry.builder()
+        try:
+            s = summarize(net, size)
+        except RuntimeError as e:
+            raise ConfigError(f"{model}: cannot run on a {'x'.join(map(str, size))} input ({str(e).splitlines()[0]})") from None
     s.title = f"{model} ({kind}: {type(net).__name__}), input 1x{'x'.join(map(str, size))}"
     if as_json:
         d = s.to_dict()
