@@ -1,0 +1,78 @@
+import torch
+
+import tests.models.tiny  # noqa: F401  (registers the "tiny_test" backbone)
+from visionkit.data.vocab import Vocabulary
+from visionkit.models.captioning.decode import beam_search, greedy_decode
+from visionkit.registry import MODELS
+
+CAPTIONS = ["a red bus on the road", "two dogs play in the grass", "a man rides a horse", "a plate of food on a table"]
+
+
+def _setup():
+    vocab = Vocabulary.build(CAPTIONS)
+    words = [vocab.decode([i], strip=False) for i in range(len(vocab))]
+    tokens = [torch.tensor(vocab.encode(c)) for c in CAPTIONS]
+    L = max(len(t) for t in tokens)
+    padded = torch.zeros(len(tokens), L, dtype=torch.long)
+    for i, t in enumerate(tokens):
+        padded[i, : len(t)] = t
+    return words, padded
+
+
+def test_vocabulary_is_the_model_classes_with_specials_first():
+    words, tokens = _setup()
+    assert words[:4] == ["<pad>", "<start>", "<end>", "<unk>"]
+    model = MODELS.build("show_tell", classes=words, backbone="tiny_test", pretrained=False, embed_dim=16, hidden=32)
+    assert model.out.out_features == len(words)
+    loss = model(torch.rand(4, 3, 64, 64), {"tokens": tokens})
+    assert set(loss) == {"loss_caption"} and loss["loss_caption"].item() > 0
+
+
+def test_overfits_four_images_and_greedy_and_beam_reproduce_captions():
+    torch.manual_seed(0)
+    words, tokens = _setup()
+    model = MODELS.build("show_tell", classes=words, backbone="tiny_test", pretrained=False, train_backbone=True,
+                         embed_dim=32, hidden=64, dropout=0.0)
+    images = torch.rand(4, 3, 64, 64)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(150):
+        loss = model(images, {"tokens": tokens})["loss_caption"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        greedy = [model.decode_one(e[None], beam_size=1) for e in model.encoder(images)]
+        beam = [o["captions"][0] for o in model(images)]
+    assert greedy == CAPTIONS
+    assert beam == CAPTIONS
+
+
+class _Toy:
+    """A fixed 'language model': from <start>(1) prefer word 5 then 6 then <end>(2)."""
+
+    table = {1: [0.0, 0, 0.05, 0, 0, 0.55, 0.4], 5: [0.0, 0, 0.1, 0, 0, 0.0, 0.9], 6: [0.0, 0, 0.9, 0, 0, 0.05, 0.05]}
+
+    def __call__(self, words, state):
+        other = [0.0, 0, 1.0, 0, 0, 0, 0]  # any other word: end the sentence
+        p = torch.tensor([self.table.get(int(w), other) for w in words]) + 1e-9
+        return p.log(), state
+
+
+def test_greedy_and_beam_on_a_hand_made_model():
+    state = (torch.zeros(1, 1, 1), torch.zeros(1, 1, 1))
+    assert greedy_decode(_Toy(), state, 1, 2, max_len=5) == [[5, 6]]
+    # beam: "5 6 <end>" = .55*.9*.9 = .4455 ; "6 <end>" = .4*.9 = .36 ; so beam agrees here
+    assert beam_search(_Toy(), state, 1, 2, beam_size=3, max_len=5) == [5, 6]
+    # a beam of one is greedy search
+    assert beam_search(_Toy(), state, 1, 2, beam_size=1, max_len=5) == [5, 6]
+
+
+def test_beam_finds_a_better_sentence_than_greedy():
+    class Trap(_Toy):
+        # greedy takes 5 (0.5) then must end poorly; 6 (0.45) then <end> (1.0) is better overall
+        table = {1: [0.0, 0, 0.05, 0, 0, 0.5, 0.45], 5: [0.0, 0, 0.3, 0, 0, 0.35, 0.35], 6: [0.0, 0, 1.0, 0, 0, 0, 0]}
+
+    state = (torch.zeros(1, 1, 1), torch.zeros(1, 1, 1))
+    assert greedy_decode(Trap(), state, 1, 2, max_len=2)[0][0] == 5
+    assert beam_search(Trap(), state, 1, 2, beam_size=2, max_len=5) == [6]
