@@ -88,3 +88,27 @@ def test_caption_metrics_and_errors():
         corpus_bleu([["a"]], ["a", "b"])
     with pytest.raises(ValueError):
         corpus_bleu(["a cat"], ["a cat"])  # references must be lists
+
+
+def test_coco_captions_against_coco_caption_scorers(data_dir):
+    """Leave-one-out on the real COCO captions (caption 0 scored against the other 4-5), against
+    coco-caption's own Bleu/Cider scorers. Optional: pycocoevalcap (a 100 MB wheel) is not a test
+    dependency; docs/RESULTS.md says how this was run."""
+    bleu_mod = pytest.importorskip("pycocoevalcap.bleu.bleu")
+    cider_mod = pytest.importorskip("pycocoevalcap.cider.cider")
+    import json
+
+    d = json.loads((data_dir / "coco-captions" / "captions_test.json").read_text())
+    by: dict = {}
+    for a in d["annotations"]:
+        by.setdefault(a["image_id"], []).append(a["caption"])
+    ids = sorted(by)
+    hyps, refs = [by[i][0] for i in ids], [by[i][1:] for i in ids]
+    gts = {i: [" ".join(tokenize(r)) for r in rs] for i, rs in zip(ids, refs)}
+    res = {i: [" ".join(tokenize(h))] for i, h in zip(ids, hyps)}
+    b_ref, _ = bleu_mod.Bleu(4).compute_score(gts, res, verbose=0)
+    c_ref, _ = cider_mod.Cider().compute_score(gts, res)
+    ours = corpus_bleu(refs, hyps)
+    for k in range(4):
+        assert ours[f"bleu{k + 1}"] == pytest.approx(b_ref[k], abs=1e-9)  # their 1e-9/1e-15 guards
+    assert cider_d(refs, hyps) == pytest.approx(c_ref, abs=1e-12)
