@@ -140,11 +140,11 @@ def _flatten(items: Sequence[dict], with_scores: bool):
         if len(out["scores"]) != len(out["boxes"]):
             raise ValueError("every prediction needs one score per box")
     else:
-        diff = [
-            np.asarray(d["difficult"], dtype=bool).reshape(-1) if d.get("difficult") is not None else np.zeros(len(b), bool)
-            for d, b in zip(items, boxes)
-        ]
+        diff = _stack(items, "difficult", None, bool)  # missing key -> empty -> all False below
+        diff = [v if len(v) else np.zeros(len(b), bool) for v, b in zip(diff, boxes)]
         out["difficult"] = cat(diff, (0,)).astype(bool)
+        if len(out["difficult"]) != len(out["boxes"]):
+            raise ValueError("every ground-truth image needs one 'difficult' flag per box")
     return out
 
 
