@@ -170,3 +170,10 @@ def test_help_does_not_import_torch():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "--iou-mode" in r.stdout
+
+
+def test_segmentation_without_any_prediction(tmp_path, capsys):
+    _png(tmp_path / "gt" / "a.png", np.zeros((4, 4)))
+    (tmp_path / "pred").mkdir()
+    code, _, err = _run(capsys, "score", "--task", "segmentation", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "pred"))
+    assert code == 2 and "none of the 1 ground-truth masks" in err

@@ -139,7 +139,7 @@ def _score_segmentation(gt_dir: Path, pred_dir: Path, num_classes, ignore_index:
                 valid = t[t != ignore_index]
                 top = max(top, int(valid.max()) if valid.size else -1, int(m.max()))
         if top < 0:
-            raise DataError(f"{gt_dir}: no readable mask pair to score")
+            raise DataError(f"{pred_dir}: none of the {len(gt_files)} ground-truth masks in {gt_dir} has a readable prediction")
         k = top + 1
 
     cm = ConfusionMatrix(k, ignore_index=ignore_index)
