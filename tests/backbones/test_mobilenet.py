@@ -53,3 +53,30 @@ def test_pretrained_with_a_new_head_keeps_the_body(monkeypatch, tmp_path):
     sd = weights.load_pretrained("mobilenet_v2")
     assert torch.equal(m.features[0][0].weight, sd["features.0.0.weight"])
     assert m.classifier[1].weight.shape == (3, 1280)
+
+
+@needs_file
+@pytest.mark.data
+def test_pretrained_recognises_real_photos(data_dir, monkeypatch, tmp_path):
+    """ImageNet top-1 on COCO photos dominated by one object (resize 256, centre crop 224)."""
+    import cv2
+
+    from visionkit.data.image import read_image
+    from visionkit.models.common import Normalize
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setenv("VISIONKIT_OFFLINE", "1")
+    torch.set_num_threads(1)
+    model, norm = CLASSIFIERS.build("mobilenet_v2", pretrained=True).eval(), Normalize()
+    # ImageNet ids: 340 zebra, 963 pizza, 101 tusker / 385 Indian / 386 African elephant
+    expected = {"000000000034.jpg": {340}, "000000000397.jpg": {963}, "000000000263.jpg": {101, 385, 386}}
+    for name, ids in expected.items():
+        img = read_image(data_dir / "coco128" / "train2017" / name)
+        h, w = img.shape[:2]
+        s = 256 / min(h, w)
+        img = cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_LINEAR)
+        top, left = (img.shape[0] - 224) // 2, (img.shape[1] - 224) // 2
+        x = torch.from_numpy(img[top : top + 224, left : left + 224]).permute(2, 0, 1).float().div(255)[None]
+        with torch.no_grad():
+            top1 = model(norm(x)).argmax(1).item()
+        assert top1 in ids, (name, top1)
