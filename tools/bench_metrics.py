@@ -103,7 +103,7 @@ def main(argv=None) -> None:
     print(f"input: {n} detections, {sum(len(g['labels']) for g in gts)} GT boxes, {a.images} images, {a.classes} classes")
     res = {}
     for metric in ("voc07", "voc"):
-        t = median_time(lambda: voc_evaluate(gts, preds, classes, metric=metric), a.repeats)
+        t = median_time(lambda m=metric: voc_evaluate(gts, preds, classes, metric=m), a.repeats)
         res[metric] = t
         m_ap = voc_evaluate(gts, preds, classes, metric=metric)["mAP"]
         print(f"voc_evaluate metric={metric:<5}  median {t:.3f} s over {a.repeats} runs  (mAP {m_ap:.4f})")

@@ -40,7 +40,7 @@ def _ref_class_ap(gts, preds, cls, thr, use07, plus):
                 dets.append((float(s), i, list(b)))
     dets = sorted(dets, key=lambda t: -t[0])  # Python's sort is stable: ties keep file order
     tp, fp = [], []
-    for s, i, bb in dets:
+    for _score, i, bb in dets:
         ovmax, jmax = -math.inf, -1
         for j, gb in enumerate(gt_boxes[i]):
             ov = _ref_iou(bb, gb, plus)
