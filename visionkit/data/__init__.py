@@ -6,11 +6,12 @@
     loader = make_loader(ds, 8, shuffle=True, workers=2)   # collate handles variable box counts
 
 Formats (``data.format``): voc, coco, yolo (detection); masks, voc_masks (segmentation);
-coco_captions (captioning); idx (generation / classification). Importing this package
+coco_captions (captioning); idx (generation / classification); synthetic (generated
+shapes, no files: smoke tests). Importing this package
 registers them all in :data:`visionkit.registry.DATASETS`.
 """
 
-from . import captions, coco, idx, masks, voc, yolo  # noqa: F401  (registers the readers)
+from . import captions, coco, idx, masks, synthetic, voc, yolo  # noqa: F401  (registers the readers)
 from .build import build_dataset, make_loader
 from .collate import collate
 from .image import read_image

@@ -79,8 +79,8 @@ def resize_image(image: np.ndarray, plan, pad_value=PAD_VALUE, interpolation=cv2
     h, w = image.shape[:2]
     out = image
     if (nh, nw) != (h, w):
-        if interpolation == cv2.INTER_LINEAR and nh < h and nw < w:
-            interpolation = cv2.INTER_AREA  # averaging when shrinking: no aliasing
+        if interpolation == cv2.INTER_LINEAR and 2 * nh < h and 2 * nw < w:
+            interpolation = cv2.INTER_AREA  # shrinking by more than 2: average, or fine detail aliases
         out = cv2.resize(image, (nw, nh), interpolation=interpolation)
         if image.ndim == 3 and out.ndim == 2:
             out = out[:, :, None]
