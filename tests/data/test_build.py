@@ -56,3 +56,21 @@ def test_idx_loader_with_a_worker_and_distributed_sampler(tmp_path):
     sampler = torch.utils.data.distributed.DistributedSampler(ds, num_replicas=2, rank=1, shuffle=False)
     loader = make_loader(ds, 4, shuffle=True, workers=0, sampler=sampler)
     assert [len(b[1]) for b in loader] == [4, 2]  # rank 1 of 2 gets 6 of the 12 images
+
+
+def test_make_loader_distributed_uses_a_distributed_sampler(tmp_path):
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        pytest.skip("a process group is already running in this session")
+    make_idx(tmp_path)
+    ds = build_dataset(DataConfig(format="idx", root=str(tmp_path), img_size=28), "train", False)
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        loader = make_loader(ds, 5, shuffle=True, workers=0, distributed=True, seed=3)
+        assert isinstance(loader.sampler, torch.utils.data.distributed.DistributedSampler)
+        loader.sampler.set_epoch(1)
+        assert sorted(i for b in [list(loader.sampler)] for i in b) == list(range(12))
+        assert [len(y) for _, y in loader] == [5, 5, 2]
+    finally:
+        dist.destroy_process_group()
