@@ -102,3 +102,13 @@ def test_exif_rotated_image_keeps_boxes_aligned(tmp_path):
 
 def test_fixture_matches_spec():
     assert sum(len(v[2]) for v in VOC_IMAGES.values()) == 5
+
+
+def test_annotation_size_disagreeing_with_the_image_is_reported(tmp_path):
+    make_voc(tmp_path, {"a": (40, 60, [("cat", [5, 5, 55, 35], False)])})
+    (tmp_path / "Annotations" / "a.xml").write_text(voc_xml("a.jpg", 80, 50, [("cat", [5, 5, 70, 35], False)]))
+    ds = VOCDetection(tmp_path, "train")
+    _, t = ds.raw(0)
+    np.testing.assert_allclose(t["boxes"], [[5, 5, 60, 35]])
+    [issue] = ds.issues.of("size_mismatch")
+    assert "image is 60x40 but its annotation says 80x50" in issue.message

@@ -106,7 +106,10 @@ class DetectionDataset(VisionDataset):
         h, w = image.shape[:2]
         boxes = it.boxes.copy()
         if it.size is not None and it.size != (h, w):
-            # the annotation's <size> disagrees with the pixels; boxes stay in pixel units, re-clipped
+            # the annotation's size disagrees with the pixels (often an EXIF rotation the
+            # annotation tool ignored): boxes stay in pixel units, re-clipped, and it is reported
+            self.issues.warn("size_mismatch", it.path, f"image is {w}x{h} but its annotation says "
+                             f"{it.size[1]}x{it.size[0]}; boxes clipped to the image")
             boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
             boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
         target = {
