@@ -119,3 +119,16 @@ def test_human(n, text):
 def test_geometry_of_adaptive_pool():
     assert geometry(nn.AdaptiveAvgPool2d((7, 7))) == "-> 7"
     assert geometry(nn.Conv2d(1, 1, (3, 1), padding=(1, 0), dilation=2)) == "k3x1 s1 p1x0 d2"
+
+
+@pytest.mark.parametrize(
+    "name", ["alexnet", "vgg11", "vgg16_bn", "googlenet", "resnet18", "resnet34", "resnet50", "densenet121", "mobilenet_v2"]
+)
+def test_macs_equal_torchvisions_published_ops(name):
+    """torchvision's weight metadata lists each model's GMACs at 224 (its ``_ops``)."""
+    import torchvision.models as tvm
+
+    published = [w for w in tvm.get_model_weights(name) if w.name == "IMAGENET1K_V1"][0].meta["_ops"]
+    with torch.device("meta"):
+        model = CLASSIFIERS.build(name)
+    assert round(summarize(model, (3, 224, 224)).macs / 1e9, 3) == published
