@@ -173,3 +173,29 @@ class ProposalCache:
 
         atomic_save(path, write)
         return boxes
+
+
+class SelectiveSearchProposer:
+    """Batch images (N×3×H×W floats in [0, 1], padded) -> cached proposals per image, as
+    tensors, at most ``top_n`` (training, testing) of them."""
+
+    def __init__(self, cache_dir: str | Path, top_n: tuple[int, int] = (2000, 1000), **params):
+        self.cache = ProposalCache(cache_dir, **params)
+        self.top_n = top_n
+
+    def __call__(self, images, sizes: list[tuple[int, int]], training: bool):
+        import torch
+
+        n = self.top_n[0 if training else 1]
+        out = []
+        for img, (h, w) in zip(images, sizes):
+            rgb = (img[:, :h, :w].detach() * 255).round().clamp(0, 255).byte().permute(1, 2, 0).cpu().numpy()
+            out.append(torch.from_numpy(self.cache(rgb)[:n]).to(img.device, img.dtype))
+        return out
+
+
+def default_cache_dir() -> Path:
+    """``$VISIONKIT_CACHE/proposals`` (default ``~/.cache/visionkit/proposals``)."""
+    import os
+
+    return Path(os.environ.get("VISIONKIT_CACHE", Path.home() / ".cache" / "visionkit")) / "proposals"

@@ -1,0 +1,76 @@
+"""Fast R-CNN (Girshick, ICCV 2015): one CNN pass per image, RoI max pooling over external
+proposals (selective search), and two sibling outputs trained with one multi-task loss.
+
+    image -> CNN -> feature map ──┐
+    image -> selective search ────┴─> RoI pooling (7×7) -> fc6, fc7 -> softmax + box deltas
+
+Compared with R-CNN, the CNN runs once per image instead of once per region, and classifier
+and box regressor train together end to end. Training follows the paper: mini-batches of 2
+images × 64 RoIs, a quarter of them foreground (IoU ≥ 0.5), background IoU in [0.1, 0.5).
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ...registry import BACKBONES, MODELS
+from ..common import Images, Normalize, batch_images
+from .faster_rcnn import ReduceNeck
+from .proposals import SelectiveSearchProposer, default_cache_dir
+from .roi_heads import Predictor, RoIHeads, RoIPooler, TwoMLPHead
+
+
+class FastRCNN(nn.Module):
+    task = "detection"
+
+    def __init__(self, backbone: nn.Module, neck: nn.Module, proposer: SelectiveSearchProposer, roi_heads: RoIHeads):
+        super().__init__()
+        self.normalize = Normalize()
+        self.backbone, self.neck, self.roi_heads = backbone, neck, roi_heads
+        self.proposer = proposer
+
+    def forward(self, images: Images, targets: list[dict] | None = None):
+        x, sizes = batch_images(images, 32)
+        proposals = self.proposer(x, sizes, self.training)
+        features = self.neck(self.backbone(self.normalize(x)))
+        detections, losses = self.roi_heads(features, proposals, sizes, targets)
+        return losses if self.training else detections
+
+
+@MODELS.register("fast_rcnn", task="detection")
+def fast_rcnn(
+    num_classes: int = 20,
+    backbone: str = "mobilenet_v2",
+    pretrained: bool = True,
+    frozen_stages: int = 0,
+    feature: str = "",
+    neck_channels: int = 256,
+    roi_pool: str = "pool",
+    roi_size: int = 7,
+    head_hidden: int = 1024,
+    rois_per_image: int = 64,
+    fg_fraction: float = 0.25,
+    bg_iou_low: float = 0.1,
+    proposals_train: int = 2000,
+    proposals_test: int = 1000,
+    proposal_cache: str = "",
+    score_thresh: float = 0.05,
+    nms_thresh: float = 0.3,
+    max_det: int = 100,
+) -> FastRCNN:
+    """Fast R-CNN on any zoo backbone; proposals are cached in ``proposal_cache``
+    (default ``$VISIONKIT_CACHE/proposals``)."""
+    bb_kwargs = {"pretrained": pretrained}
+    if frozen_stages:
+        bb_kwargs["frozen_stages"] = frozen_stages
+    body = BACKBONES.build(backbone, where="model.backbone", **bb_kwargs)
+    name = feature or body.last
+    neck = ReduceNeck(name, body.out_channels[name], neck_channels)
+    heads = RoIHeads(
+        RoIPooler([name], roi_size, roi_pool, stride=body.strides[name]),
+        TwoMLPHead(neck.out_channels * roi_size * roi_size, head_hidden), Predictor(head_hidden, num_classes),
+        bg_iou_low=bg_iou_low, batch_size_per_image=rois_per_image, positive_fraction=fg_fraction,
+        score_thresh=score_thresh, nms_thresh=nms_thresh, max_det=max_det,
+    )
+    proposer = SelectiveSearchProposer(proposal_cache or default_cache_dir(), (proposals_train, proposals_test))
+    return FastRCNN(body, neck, proposer, heads)
