@@ -107,19 +107,22 @@ def summary(model: str, input_: str | None, depth: int | None, as_json: bool):
     kind, entry = find_entry(model)
     default = tuple(entry.info.get("input_size", (3, 224, 224)))
     size = parse_input(input_, default) if input_ else default
+    shape = "x".join(map(str, size))
     net = _build_meta(entry)
     try:
-        s = summarize(net, size)
-    except (RuntimeError, NotImplementedError):
-        # data-dependent operations (nonzero, NMS in detectors) have no meta form: run for real
-        import torch
-
-        torch.manual_seed(0)
-        net = entry.builder()
         try:
             s = summarize(net, size)
         except RuntimeError as e:
-            raise ConfigError(f"{model}: cannot run on a {'x'.join(map(str, size))} input ({str(e).splitlines()[0]})") from None
+            if not (isinstance(e, NotImplementedError) or "meta" in str(e).lower()):
+                raise
+            # data-dependent operations (nonzero, NMS in detectors) have no meta form: run for real
+            import torch
+
+            torch.manual_seed(0)
+            net = entry.builder()
+            s = summarize(net, size)
+    except RuntimeError as e:  # e.g. an input too small for the network's pools
+        raise ConfigError(f"{model}: cannot run on a {shape} input ({str(e).splitlines()[0]})") from None
     s.title = f"{model} ({kind}: {type(net).__name__}), input 1x{'x'.join(map(str, size))}"
     if as_json:
         d = s.to_dict()
