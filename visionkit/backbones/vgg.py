@@ -15,11 +15,13 @@ batch normalization after every convolution.
 Features: the output of each pool, ``c1``..``c5`` at strides 2..32 with 64, 128, 256, 512,
 512 channels (``pool3``, ``pool4``, ``pool5`` are what FCN fuses). The classification form
 keeps torchvision's ``classifier`` (``classifier.0`` = fc6, ``classifier.3`` = fc7,
-``classifier.6`` = fc8) so FCN can reshape fc6/fc7 into 7×7 and 1×1 convolutions.
+``classifier.6`` = fc8) so FCN can reshape fc6/fc7 into 7×7 and 1×1 convolutions
+(:func:`linear_to_conv`).
 """
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from ..registry import BACKBONES, CLASSIFIERS
@@ -94,6 +96,20 @@ class VGG(VGGBackbone):
 
     def forward(self, x):
         return self.classifier(flatten_logits(self.avgpool(self.extract(x)["c5"])))
+
+
+def linear_to_conv(fc: nn.Linear, in_channels: int, kernel: int) -> nn.Conv2d:
+    """A fully connected layer read as a convolution (FCN's trick): fc6 sees the 512×7×7 pool5
+    map flattened, so it *is* a 7×7 convolution with 4096 filters; fc7 a 1×1 one. On a 7×7
+    input the convolution gives the Linear's output at one position; on a bigger input it
+    slides, giving a map of class scores instead of one vector."""
+    if fc.in_features != in_channels * kernel * kernel:
+        raise ValueError(f"Linear({fc.in_features}, ...) is not a {kernel}x{kernel} conv over {in_channels} channels")
+    conv = nn.Conv2d(in_channels, fc.out_features, kernel, device=fc.weight.device, dtype=fc.weight.dtype)
+    with torch.no_grad():
+        conv.weight.copy_(fc.weight.view(fc.out_features, in_channels, kernel, kernel))
+        conv.bias.copy_(fc.bias)
+    return conv
 
 
 def _backbone(key: str, cfg: str, bn: bool, pretrained: bool, frozen_stages: int) -> Backbone:
