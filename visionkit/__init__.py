@@ -2,8 +2,19 @@
 
 Layers (top to bottom): ``backbones`` -> ``models`` -> ``engine`` -> ``metrics`` -> ``cli``,
 with ``data`` beside them. See docs/ARCHITECTURE.md.
+
+    from visionkit import load_model
+    results = load_model("default-detector").predict("image.jpg")
 """
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "load_model", "Predictor", "Result"]
+
+
+def __getattr__(name):  # lazy, so that `import visionkit` (and the CLI's --help) stays light
+    if name in ("load_model", "Predictor", "Result"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'visionkit' has no attribute {name!r}")

@@ -25,6 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("data:data", "Check and convert data sets (VOC, COCO, YOLO, masks)."),
     "train": ("train:train", "Train a model from a YAML config (same as tools/train.py)."),
     "eval": ("train:evaluate", "Evaluate a trained checkpoint on a data split."),
+    "detect": ("predict:detect", "Detect objects in images, folders, globs or videos."),
+    "segment": ("predict:segment", "Segment images, folders, globs or videos."),
+    "caption": ("predict:caption", "Caption images (Show and Tell)."),
 }
 
 

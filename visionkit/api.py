@@ -1,0 +1,201 @@
+"""The Python API: load a trained model and run it on images.
+
+    from visionkit import load_model
+    model = load_model("default-detector")          # or a checkpoint path
+    results = model.predict("img.jpg")              # path, folder, glob, video, array, list
+    results[0].boxes, results[0].labels, results[0].scores   # in the original image's pixels
+    results[0].save("out.jpg")                      # the drawn prediction
+
+Images are decoded with OpenCV, letterboxed to the model's training size, run in batches
+under ``torch.inference_mode``, and the outputs are mapped back to each original image.
+Bad inputs do not stop a run: their :class:`Result` has ``error`` set and no predictions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+import numpy as np
+import torch
+
+from .errors import UserError, WeightsError
+from .sources import Item, iter_sources
+
+ASSETS = Path(__file__).parent / "assets"
+# bundled models: name -> (file in visionkit/assets, task, the config that reproduces it)
+BUILTIN = {
+    "default-detector": ("default_detector.pt", "detection", "configs/yolov1_bccd.yaml"),
+    "default-segmenter": ("default_segmenter.pt", "segmentation", "configs/fcn8s_camvid.yaml"),
+}
+
+
+@dataclass
+class Result:
+    """One image's prediction, in the original image's coordinates."""
+
+    path: str
+    task: str
+    names: list[str] = field(default_factory=list)
+    image: Optional[np.ndarray] = None  # HWC uint8 RGB
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
+    labels: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int64))  # 1..K
+    scores: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.float32))
+    mask: Optional[np.ndarray] = None  # H×W class indices
+    captions: list[str] = field(default_factory=list)
+    error: str = ""
+
+    def plot(self) -> np.ndarray:
+        """The image with the prediction drawn on it."""
+        from .viz import draw_caption, draw_detections, draw_mask
+
+        if self.image is None:
+            raise UserError(f"{self.path}: no image to draw ({self.error or 'not kept'})")
+        if self.task == "segmentation" and self.mask is not None:
+            return draw_mask(self.image, self.mask, self.names)
+        if self.task == "captioning":
+            return draw_caption(self.image, self.captions[0] if self.captions else "")
+        return draw_detections(self.image, self.boxes, self.labels, self.scores, self.names)
+
+    def save(self, path: str | Path) -> None:
+        """Write the drawn prediction (atomically; the format follows the file extension)."""
+        from .data.image import write_image
+
+        write_image(path, self.plot())
+
+    def summary(self) -> str:
+        """``"3 RBC, 1 WBC"``, the classes present, or the caption."""
+        if self.error:
+            return f"error: {self.error}"
+        if self.task == "captioning":
+            return self.captions[0] if self.captions else ""
+        values = self.labels if self.task == "detection" else (np.unique(self.mask) if self.mask is not None else [])
+        if self.task == "segmentation":
+            return ", ".join(self._name(int(v) + 1) for v in values) or "(nothing)"
+        counts = np.bincount(np.asarray(values, np.int64), minlength=1)
+        parts = [f"{c} {self._name(i)}" for i, c in enumerate(counts) if c and i > 0]
+        return ", ".join(parts) or "(no detections)"
+
+    def _name(self, label: int) -> str:
+        return self.names[label - 1] if 0 < label <= len(self.names) else str(label)
+
+    def to_coco(self, image_id: int, cat_ids: Sequence[int] | None = None) -> list[dict]:
+        """COCO results entries (``bbox`` = [x, y, w, h]) plus ``file_name``."""
+        out = []
+        for box, lab, score in zip(self.boxes.tolist(), self.labels.tolist(), self.scores.tolist()):
+            x0, y0, x1, y1 = box
+            cat = cat_ids[lab - 1] if cat_ids else lab
+            out.append({"image_id": image_id, "category_id": int(cat), "bbox": [round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2)],
+                        "score": round(float(score), 5), "file_name": self.path})
+        return out
+
+
+def resolve_weights(name_or_path: str | Path) -> Path:
+    """A bundled model's name or a checkpoint path -> an existing file (or a clear error)."""
+    key = str(name_or_path)
+    if key in BUILTIN:
+        path = ASSETS / BUILTIN[key][0]
+        if not path.is_file():
+            raise WeightsError(
+                f"{key}: the bundled weights ({path.name}) are not in this install; train them with "
+                f"`python tools/train.py {BUILTIN[key][2]}` and pass --weights runs/<name>/best.pt"
+            )
+        return path
+    path = Path(key).expanduser()
+    if not path.is_file():
+        hint = f"; bundled models: {', '.join(BUILTIN)}" if not path.suffix else ""
+        raise WeightsError(f"{path}: no such checkpoint file{hint}")
+    return path
+
+
+def load_model(name_or_checkpoint: str | Path = "default-detector", device: str = "auto", task: str | None = None) -> "Predictor":
+    """A :class:`Predictor` for a bundled model name or a checkpoint trained with visionkit;
+    ``task`` (e.g. ``"detection"``) rejects a checkpoint of another task with a clear error."""
+    from .engine.checkpoint import build_from_checkpoint, load_checkpoint
+    from .engine.device import resolve_device
+
+    path = resolve_weights(name_or_checkpoint)
+    ckpt = load_checkpoint(path, task=task)
+    model, cfg, classes = build_from_checkpoint(ckpt)
+    return Predictor(model, cfg, classes, resolve_device(device), name=str(name_or_checkpoint), cat_ids=ckpt.get("cat_ids"))
+
+
+def set_thresholds(model: torch.nn.Module, conf=None, iou=None, max_det=None) -> None:
+    """Set score/NMS thresholds and the detection cap on every part of ``model`` that has them."""
+    for m in model.modules():
+        for attr, value in (("score_thresh", conf), ("nms_thresh", iou), ("max_det", max_det)):
+            if value is not None and hasattr(m, attr):
+                setattr(m, attr, value)
+
+
+class Predictor:
+    def __init__(self, model, cfg, classes, device=torch.device("cpu"), name: str = "", cat_ids=None):
+        self.model, self.cfg, self.names = model.to(device).eval(), cfg, list(classes)
+        self.device, self.name, self.cat_ids = device, name, cat_ids
+        self.task = getattr(model, "task", "") or cfg.task
+        self.img_size, self.resize = cfg.data.img_size, cfg.data.resize
+
+    def predict(self, source, **kwargs) -> list[Result]:
+        """Predictions for every image of ``source`` (see :meth:`stream` for the options)."""
+        return list(self.stream(source, **kwargs))
+
+    def stream(self, source, conf=None, iou=None, max_det=None, imgsz=None, classes: Sequence[int] | None = None,
+               batch: int = 1, keep_image: bool = True) -> Iterator[Result]:
+        """Yield one :class:`Result` per input image, in order, ``batch`` images per forward.
+        ``classes`` keeps only those labels (1..K)."""
+        set_thresholds(self.model, conf, iou, max_det)
+        pending: list[Item] = []
+        for item in iter_sources(source):
+            if item.error:
+                yield from self._run(pending, imgsz, classes, keep_image)
+                pending = []
+                yield Result(item.name, self.task, self.names, error=item.error)
+                continue
+            pending.append(item)
+            if len(pending) >= max(batch, 1):
+                yield from self._run(pending, imgsz, classes, keep_image)
+                pending = []
+        yield from self._run(pending, imgsz, classes, keep_image)
+
+    @torch.inference_mode()
+    def _run(self, items: list[Item], imgsz, classes, keep_image: bool) -> Iterator[Result]:
+        from .data.transforms import boxes_to_original, preprocess
+
+        if not items:
+            return
+        size = imgsz or self.img_size
+        tensors, metas = zip(*(preprocess(it.image, size, self.resize) for it in items))
+        same = all(t.shape == tensors[0].shape for t in tensors)
+        batch = torch.stack(tensors).to(self.device) if same else [t.to(self.device) for t in tensors]
+        outputs = self.model(batch)
+        for item, out, meta in zip(items, outputs, metas):
+            res = Result(item.name, self.task, self.names, item.image if keep_image else None)
+            if "boxes" in out:
+                keep = torch.ones_like(out["labels"], dtype=torch.bool)
+                if classes:
+                    keep = torch.isin(out["labels"], torch.as_tensor(list(classes), device=out["labels"].device))
+                res.boxes = boxes_to_original(out["boxes"][keep].float().cpu(), meta).numpy()
+                res.labels = out["labels"][keep].cpu().numpy()
+                res.scores = out["scores"][keep].float().cpu().numpy()
+            if "masks" in out:
+                res.mask = _mask_to_original(out, meta)
+            if "captions" in out:
+                res.captions = list(out["captions"])
+            yield res
+
+
+def _mask_to_original(out: dict, meta: dict) -> np.ndarray:
+    """Crop the letterbox padding and resize to the original size (logits bilinearly, then
+    arg-max; a bare class map by nearest neighbour)."""
+    import torch.nn.functional as F
+
+    h, w = meta["orig_size"]
+    sx, sy = meta["scale"]
+    left, top = meta["pad"]
+    nh, nw = max(1, round(h * sy)), max(1, round(w * sx))
+    if out.get("logits") is not None:
+        lg = out["logits"][:, top : top + nh, left : left + nw].float()
+        return F.interpolate(lg[None], size=(h, w), mode="bilinear", align_corners=False)[0].argmax(0).cpu().numpy()
+    m = out["masks"][top : top + nh, left : left + nw].float()
+    return F.interpolate(m[None, None], size=(h, w), mode="nearest")[0, 0].long().cpu().numpy()

@@ -1,0 +1,140 @@
+"""``visionkit detect`` / ``segment`` / ``caption``: run a trained model on images.
+
+    visionkit detect data/samples/BloodImage_00000.jpg
+    visionkit detect photos/ --weights runs/x/best.pt --conf 0.4 --out preds/
+    visionkit segment street.mp4 --out frames/
+
+Each drawn prediction is written to ``--out`` (default ``runs/<verb>``), with a
+``predictions.json`` (detection: COCO results with ``file_name``, readable by ``visionkit
+score``), and a table on stdout. Bad inputs are listed at the end and make the exit status 1;
+the good ones are all processed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+DEFAULTS = {"detect": "default-detector", "segment": "default-segmenter", "caption": "default-captioner"}
+TASKS = {"detect": "detection", "segment": "segmentation", "caption": "captioning"}
+
+
+def _options(fn):
+    options = [
+        click.argument("sources", nargs=-1, required=True),
+        click.option("--weights", "-w", help="A checkpoint trained with visionkit (default: the bundled model)."),
+        click.option("--model", "model_name", help="A bundled model name (see `visionkit models`)."),
+        click.option("--conf", type=float, help="Minimum score of a detection."),
+        click.option("--iou", type=float, help="NMS IoU threshold."),
+        click.option("--max-det", type=int, help="At most this many detections per image."),
+        click.option("--imgsz", type=int, help="Inference size (default: the training size)."),
+        click.option("--classes", help="Keep only these classes: names or ids, comma-separated."),
+        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
+        click.option("--batch", type=int, default=1, show_default=True, help="Images per forward pass."),
+        click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default runs/<verb>)."),
+        click.option("--save/--no-save", default=True, show_default=True, help="Write drawn images."),
+        click.option("--quiet", "-q", is_flag=True, help="No table, no progress bar."),
+    ]
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+def _class_ids(spec: str | None, names: list[str]) -> list[int] | None:
+    from ..errors import UserError, unknown
+
+    if not spec:
+        return None
+    ids = []
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        if part.isdigit():
+            ids.append(int(part))
+        elif part in names:
+            ids.append(names.index(part) + 1)
+        else:
+            raise UserError("--classes: " + unknown("class", part, names))
+    return ids
+
+
+def _output_name(name: str, used: set[str]) -> str:
+    stem = Path(name.split("#")[0]).stem or "image"
+    frame = name.split("#")[1] if "#" in name else ""
+    base = f"{stem}_{int(frame):06d}" if frame else stem
+    out, k = base, 1
+    while out in used:
+        k += 1
+        out = f"{base}_{k}"
+    used.add(out)
+    return out
+
+
+def run_predict(verb: str, sources, weights, model_name, conf, iou, max_det, imgsz, classes, device, batch, out_dir, save, quiet) -> int:
+    from tqdm import tqdm
+
+    from ..api import load_model
+    from ..engine.io import atomic_write_text
+    from ..sources import count_sources
+
+    task = TASKS[verb]
+    predictor = load_model(weights or model_name or DEFAULTS[verb], device=device, task=task)
+    keep = _class_ids(classes, predictor.names)
+    out = Path(out_dir or f"runs/{verb}")
+    out.mkdir(parents=True, exist_ok=True)
+    total = count_sources(list(sources))
+    bar = tqdm(total=total, desc=verb, unit="img", disable=quiet or total == 1, leave=False)
+    rows, bad, coco, used = [], [], [], set()
+    results = predictor.stream(list(sources), conf=conf, iou=iou, max_det=max_det, imgsz=imgsz, classes=keep, batch=batch)
+    for image_id, res in enumerate(results, start=1):
+        bar.update(1)
+        if res.error:
+            bad.append(res.error)
+            continue
+        name = _output_name(res.path, used)
+        if save:
+            res.save(out / f"{name}.jpg")
+        if task == "detection":
+            coco.extend(res.to_coco(image_id, predictor.cat_ids))
+        elif task == "captioning":
+            coco.append({"image_id": image_id, "file_name": res.path, "caption": res.captions[0] if res.captions else ""})
+        else:
+            from ..data.image import write_image
+
+            write_image(out / f"{name}_mask.png", res.mask.astype("uint8"))
+        rows.append((res.path, res.summary()))
+    bar.close()
+    if task in ("detection", "captioning"):
+        atomic_write_text(out / "predictions.json", json.dumps(coco, indent=1))
+    if not quiet:
+        width = min(max((len(p) for p, _ in rows), default=5), 60)
+        for path, summary in rows:
+            click.echo(f"{path[-width:]:<{width}}  {summary}")
+        click.echo(f"{len(rows)} image(s) -> {out}/" + (" (predictions.json)" if task != "segmentation" else ""))
+    if bad:
+        click.echo(f"{len(bad)} input(s) could not be processed:", err=True)
+        for msg in bad:
+            click.echo(f"  {msg}", err=True)
+        return 1
+    return 0
+
+
+@click.command()
+@_options
+def detect(**kw):
+    """Detect objects in images, folders, globs or videos; draw them and save COCO-style JSON."""
+    return run_predict("detect", **kw)
+
+
+@click.command()
+@_options
+def segment(**kw):
+    """Segment images, folders, globs or videos; save coloured overlays and class-index PNGs."""
+    return run_predict("segment", **kw)
+
+
+@click.command()
+@_options
+def caption(**kw):
+    """Caption images with a Show-and-Tell model."""
+    return run_predict("caption", **kw)
