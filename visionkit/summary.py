@@ -52,6 +52,7 @@ class Row:
     output: str = ""
     params: int = 0  # parameters held by this module (its own if a leaf, all below it if not)
     macs: int = 0  # multiply-adds of this call (summed over the leaves below it)
+    rebuilt: bool = False  # a container never called as a whole, summed from its leaves
 
 
 @dataclass
@@ -97,13 +98,12 @@ class Summary:
                 prefix = ".".join(r.name.split(".")[:depth])
                 if prefix in called:
                     continue
-                if out and out[-1].name == prefix and getattr(out[-1], "_synthetic", False):
+                if out and out[-1].name == prefix and out[-1].rebuilt:
                     g = out[-1]
                     g.output, g.macs = r.output, g.macs + r.macs
                     continue
                 kind, params = self.modules.get(prefix, ("?", 0))
-                g = Row(prefix, kind, depth, False, "", r.input, r.output, 0 if prefix in counted else params, r.macs)
-                g._synthetic = True  # type: ignore[attr-defined]
+                g = Row(prefix, kind, depth, False, "", r.input, r.output, 0 if prefix in counted else params, r.macs, rebuilt=True)
                 counted.add(prefix)
                 out.append(g)
         return out
