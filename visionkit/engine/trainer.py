@@ -23,6 +23,7 @@ checkpoint, so a diverged model is never saved.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from contextlib import nullcontext
@@ -60,7 +61,6 @@ class StepContext:
         return autocast(self.device, self._t.amp)
 
     def backward(self, loss: torch.Tensor) -> None:
-        self._t._flag_nonfinite(loss)
         self._t.scaler.scale(loss).backward()
 
     def step(self, optimizer: torch.optim.Optimizer) -> None:
@@ -131,7 +131,10 @@ class Trainer:
         self.best: float | None = None
         self.last_metrics: dict[str, float] = {}
         self.step, self.epoch, self.epoch_batch = 0, 0, 0
-        self._bad = torch.zeros((), dtype=torch.bool, device=self.device)
+        self._sums: dict[str, Any] = {}  # running loss sums of the next log row (device tensors)
+        self._steps_since = 0
+        self._move = not (self.device.type == "cpu" and not tc.channels_last)  # CPU batches are already home
+        self._params = [p for g in self.optimizers[0].param_groups for p in g["params"]]
 
         self.run_dir = cfg.run_dir
         resume = resume if resume is not None else tc.resume
@@ -209,12 +212,19 @@ class Trainer:
 
     # ------------------------------------------------------------------------ stepping
 
-    def _flag_nonfinite(self, loss: torch.Tensor) -> None:
-        self._bad |= ~torch.isfinite(loss.detach())
-
     def _check_finite(self) -> None:
-        bad = D.all_reduce_sum(self._bad.float().reshape(1))  # every rank stops together
-        if bool(bad.item()):
+        """Raise :class:`TrainingError` if a loss since the last log row was NaN/inf.
+
+        No per-step check is needed: the running loss sums (kept for the log) turn NaN or inf
+        as soon as one term does, so looking at them here (one device sync, at log rows and
+        before every checkpoint) catches every bad step before a diverged model is saved."""
+        tensors = [v.float().reshape(()) for v in self._sums.values() if isinstance(v, torch.Tensor)]
+        floats = [v for v in self._sums.values() if not isinstance(v, torch.Tensor)]  # train_step hook
+        flag = torch.tensor([float(any(not math.isfinite(v) for v in floats))], device=self.device)
+        if tensors:
+            flag += (~torch.isfinite(torch.stack(tensors))).any()
+        D.all_reduce_sum(flag)  # every rank stops together
+        if flag.item() > 0:
             self.logger.flush()
             last = self.run_dir / "last.pt"
             kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint was written"
@@ -233,33 +243,43 @@ class Trainer:
         total = getattr(self.net, "loss_total", None)
         return total(losses) if callable(total) else sum(losses.values())
 
-    def _train_batch(self, batch, sync: bool, sums: dict) -> None:
-        images, targets = split_batch(to_device(batch, self.device, self.cfg.train.channels_last))
+    def _accumulate(self, key: str, value) -> None:
+        """Add a detached loss to the running sum of the log row (no host sync)."""
+        old = self._sums.get(key)
+        self._sums[key] = value if old is None else old + value
+
+    def _train_batch(self, batch, sync: bool) -> None:
+        if self._move:
+            batch = to_device(batch, self.device, self.cfg.train.channels_last)
+        images, targets = split_batch(batch)
         no_sync = self.model.no_sync if (self.dist.enabled and not sync and hasattr(self.model, "no_sync")) else nullcontext
         with no_sync():
             with autocast(self.device, self.amp):
                 losses = self.model(images, targets)
                 loss = self._loss(losses)
-            self._flag_nonfinite(loss)
-            self.scaler.scale(loss / self.accum).backward()
-        sums["loss"] = sums.get("loss", 0) + loss.detach()
-        for k, v in losses.items():
-            key = k if k.startswith("loss") else f"loss_{k}"
-            sums[key] = sums.get(key, 0) + v.detach()
+            self.scaler.scale(loss / self.accum if self.accum > 1 else loss).backward()
+        self._accumulate("loss", loss.detach())
+        if len(losses) > 1 or callable(getattr(self.net, "loss_total", None)):
+            for k, v in losses.items():
+                self._accumulate(k if k.startswith("loss") else f"loss_{k}", v.detach())
+        else:  # one term: its sum is the total's
+            (k,) = losses
+            self._sums[k if k.startswith("loss") else f"loss_{k}"] = self._sums["loss"]
         if sync:
             opt = self.optimizers[0]
-            self._clip_and_step(opt, [p for g in opt.param_groups for p in g["params"]])
+            self._clip_and_step(opt, self._params)
             self.scaler.update()
             opt.zero_grad(set_to_none=True)
 
-    def _hook_batch(self, batch, sums: dict) -> None:
-        batch = to_device(batch, self.device, self.cfg.train.channels_last)
+    def _hook_batch(self, batch) -> None:
+        if self._move:
+            batch = to_device(batch, self.device, self.cfg.train.channels_last)
         for o in self.optimizers:  # no gradient survives a step (e.g. D's grads from G's loss)
             o.zero_grad(set_to_none=True)
         out = self.net.train_step(batch, self.optimizers, StepContext(self))
         self.scaler.update()
         for k, v in (out or {}).items():
-            sums[k] = sums.get(k, 0) + float(v)
+            self._sums[k] = self._sums.get(k, 0.0) + float(v)
 
     # ----------------------------------------------------------------------------- fit
 
@@ -277,26 +297,37 @@ class Trainer:
         finally:
             self.logger.flush()
         if self.is_main:
-            self._plots()
+            self._write_outputs()
         self.logger.close()
         return {"step": self.step, "epoch": self.epoch, "metrics": dict(self.last_metrics), "best": self.best,
                 "run_dir": str(self.run_dir), "task": self.task}
 
+    def _log_row(self, seen: int, dt: float, bar) -> None:
+        self._check_finite()
+        n = self._steps_since * (1 if self.hook else self.accum)
+        row = {"epoch": self.epoch + 1, "step": self.step, "lr": self.optimizers[0].param_groups[0]["lr"]}
+        row.update({k: float(v) / n for k, v in self._sums.items()})
+        row["img_s"] = seen * self.dist.world_size / max(dt, 1e-9)
+        self.logger.log(row)
+        shown = {k: f"{row[k]:.4g}" for k in self._sums if k == "loss" or self.hook}
+        bar.set_postfix(**shown, lr=f"{row['lr']:.3g}", img_s=f"{row['img_s']:.1f}")
+        self._sums, self._steps_since = {}, 0
+
     def _epoch(self, log_every: int) -> None:
+        """One pass over the (rest of the) epoch; a step is ``grad_accum`` batches."""
         self.sampler.set_epoch(self.epoch)
         self.sampler.skip = self.epoch_batch * self.cfg.data.batch_size
         self.loader.generator.manual_seed(self.cfg.train.seed + 1000 * self.epoch + self.dist.rank)
         n = len(self.loader) + self.epoch_batch
         bar = progress(total=n, initial=self.epoch_batch, desc=f"epoch {self.epoch + 1}/{self.epochs}", disable=self.quiet)
-        sums: dict[str, Any] = {}
-        seen, t0, steps_since = 0, time.perf_counter(), 0
+        seen, t0 = 0, time.perf_counter()
         for i, batch in enumerate(self.loader, start=self.epoch_batch):
             sync = (i + 1) % self.accum == 0 or i + 1 == n
             seen += batch_size_of(split_batch(batch)[0])
             if self.hook:
-                self._hook_batch(batch, sums)
+                self._hook_batch(batch)
             else:
-                self._train_batch(batch, sync, sums)
+                self._train_batch(batch, sync)
             bar.update(1)
             if not sync:
                 continue
@@ -305,18 +336,11 @@ class Trainer:
             if self.ema is not None:
                 self.ema.update_parameters(self.net)
             self.step += 1
-            steps_since += 1
+            self._steps_since += 1
             self.epoch_batch = i + 1
             if self.step % log_every == 0 or self.step >= self.total_steps:
-                self._check_finite()
-                dt = max(time.perf_counter() - t0, 1e-9)
-                row = {"epoch": self.epoch + 1, "step": self.step, "lr": self.optimizers[0].param_groups[0]["lr"]}
-                row.update({k: float(v) / (steps_since * (1 if self.hook else self.accum)) for k, v in sums.items()})
-                row["img_s"] = seen * self.dist.world_size / dt
-                self.logger.log(row)
-                shown = {k: f"{row[k]:.4g}" for k in sums if k == "loss" or self.hook}
-                bar.set_postfix(**shown, lr=f"{row['lr']:.3g}", img_s=f"{row['img_s']:.1f}")
-                sums, seen, t0, steps_since = {}, 0, time.perf_counter(), 0
+                self._log_row(seen, time.perf_counter() - t0, bar)
+                seen, t0 = 0, time.perf_counter()
             if self.cfg.train.ckpt_every and self.step % self.cfg.train.ckpt_every == 0:
                 self.save("last.pt")
             if self.step >= self.total_steps:
@@ -349,7 +373,8 @@ class Trainer:
         ev = Evaluator(self.task, self.classes, self.cfg.eval, self.cfg.data.ignore_index, getattr(dataset, "cat_ids", None))
         return ev.evaluate(model, loader, self.device, self.amp, self.cfg.train.channels_last)
 
-    def _plots(self) -> None:
+    def _write_outputs(self) -> None:
+        """Rank 0, at the end: detection predictions JSON and the PNG plots."""
         from .plots import plot_confusion, plot_losses, plot_pr_curves
 
         res = getattr(self, "_last_eval", None)
