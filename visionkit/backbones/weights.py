@@ -160,7 +160,7 @@ def offline() -> bool:
     return os.environ.get("VISIONKIT_OFFLINE", "").strip().lower() in ("1", "true", "yes")
 
 
-def download(url: str, dest_dir: str | Path | None = None, timeout: float = DOWNLOAD_TIMEOUT_S, progress: bool = False) -> Path:
+def download(url: str, dest_dir: str | Path | None = None, timeout: float = DOWNLOAD_TIMEOUT_S, progress: bool | None = None) -> Path:
     """Download ``url`` into ``dest_dir`` (default: the hub cache), checking the sha256 prefix
     in its file name. Network stalls give up after ``timeout`` seconds."""
     import torch
@@ -169,6 +169,10 @@ def download(url: str, dest_dir: str | Path | None = None, timeout: float = DOWN
     prefix = hash_prefix_of(name)
     dest = Path(dest_dir) if dest_dir is not None else hub_dir()
     dest.mkdir(parents=True, exist_ok=True)
+    if progress is None:  # a progress bar for people, none in logs
+        import sys
+
+        progress = sys.stderr.isatty()
     old = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout)
     try:
