@@ -96,6 +96,7 @@ _BACKBONE_MODULES = (
         "visionkit.backbones.resnet",
         "visionkit.backbones.densenet",
         "visionkit.backbones.mobilenet",
+    "visionkit.backbones.darknet",
 )
 
 # Feature extractors (the backbone contract) and their classification forms (same features +
