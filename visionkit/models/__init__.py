@@ -3,4 +3,4 @@
 from .captioning import show_tell  # noqa: F401
 from .detection import fast_rcnn, faster_rcnn, rcnn, yolov1  # noqa: F401
 from .generative import dcgan  # noqa: F401
-from .segmentation import fcn  # noqa: F401
+from .segmentation import fcn, smp  # noqa: F401
