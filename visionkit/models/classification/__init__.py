@@ -1,0 +1,1 @@
+"""Image classification with the zoo's classification forms."""
