@@ -74,6 +74,7 @@ class CocoCaptions(VisionDataset):
         else:
             train_caps = [c for cs in load_captions(vocab_file)[1].values() for c in cs]
         self.vocab = Vocabulary.build(train_caps, min_freq=min_freq)
+        self.classes = list(self.vocab.itos)  # a caption model's "classes" are its vocabulary
         self.per_caption = train if per_caption is None else per_caption
         if self.per_caption:
             self.items = [(i, k) for i, (_, _, cs) in enumerate(self.images) for k in range(len(cs))]

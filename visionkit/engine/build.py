@@ -25,7 +25,9 @@ from .distributed import DistInfo
 def build_model(cfg: Config, classes: list[str] | tuple[str, ...] | None = None) -> torch.nn.Module:
     """``MODELS.build(cfg.model["name"], **rest)``, adding ``num_classes=len(classes)`` when the
     builder takes ``num_classes`` and the config does not set it (and likewise
-    ``ignore_index=cfg.data.ignore_index``, so a segmentation loss ignores the data's void label)."""
+    ``ignore_index=cfg.data.ignore_index``, so a segmentation loss ignores the data's void label;
+    and ``classes=list(classes)`` for builders that need the names themselves, such as a caption
+    model whose classes are its vocabulary)."""
     if not cfg.model or "name" not in cfg.model:
         raise ConfigError("config: the model section needs a 'name'")
     kwargs = dict(cfg.model)
@@ -33,6 +35,8 @@ def build_model(cfg: Config, classes: list[str] | tuple[str, ...] | None = None)
     entry = MODELS.get(name)
     if "num_classes" in entry.params() and "num_classes" not in kwargs and classes:
         kwargs["num_classes"] = len(classes)
+    if "classes" in entry.params() and "classes" not in kwargs and classes:
+        kwargs["classes"] = list(classes)  # e.g. a caption model's vocabulary
     if "ignore_index" in entry.params() and "ignore_index" not in kwargs:
         kwargs["ignore_index"] = cfg.data.ignore_index
     return MODELS.build(name, where=f"model ({name})", **kwargs)
