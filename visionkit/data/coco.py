@@ -22,6 +22,7 @@ code usually skips them as positives. Images without any annotation are kept as 
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -68,7 +69,9 @@ def _polygon_masks(segs: list, h: int, w: int) -> np.ndarray:
             rle = mask_utils.frPyObjects(seg, h, w)
         else:
             rle = seg
-        m = mask_utils.decode(rle)
+        with warnings.catch_warnings():  # pycocotools' NumPy 2 copy-keyword notice, not ours to fix
+            warnings.simplefilter("ignore", DeprecationWarning)
+            m = mask_utils.decode(rle)
         if m.shape == (h, w):
             out[i] = m
     return out
