@@ -120,7 +120,8 @@ def check_split(ds, decode: bool = True, progress: bool = False) -> SplitReport:
         rep.extra.update(images=ds.num_images, captions=ds.num_captions, vocabulary=len(ds.vocab))
     if ds.task in ("generation", "classification") and not decode:
         counts[1:] = np.bincount(ds.labels, minlength=n_cls)[:n_cls]
-    rep.per_class = {c: int(counts[k + 1]) for k, c in enumerate(ds.classes)}
+    if decode or ds.task != "segmentation":  # pixel counts need the masks decoded
+        rep.per_class = {c: int(counts[k + 1]) for k, c in enumerate(ds.classes)}
     return rep
 
 
