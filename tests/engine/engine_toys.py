@@ -41,8 +41,9 @@ class ToyCNN(nn.Module):
     task = "classification"
 
     def __init__(self, num_classes: int = 3, width: int = 8, nan_after: int = 0, fail_at: int = 0, dropout: float = 0.0,
-                 in_ch: int = 3):
+                 in_ch: int = 3, delay: float = 0.0):
         super().__init__()
+        self.delay = delay
         self.conv = nn.Conv2d(in_ch, width, 3, padding=1)
         self.drop = nn.Dropout(dropout)
         self.fc = nn.Linear(width, num_classes)
@@ -56,6 +57,8 @@ class ToyCNN(nn.Module):
         if not self.training:
             return [{"logits": row} for row in z]
         self.calls += 1
+        if self.delay:
+            __import__("time").sleep(self.delay)
         if self.fail_at and self.calls == self.fail_at:
             raise RuntimeError(f"injected crash at training call {self.calls}")
         loss = nn.functional.cross_entropy(z, targets)
@@ -101,9 +104,9 @@ class ToyGAN(nn.Module):
 
 
 def toy_cnn(num_classes: int = 3, width: int = 8, nan_after: int = 0, fail_at: int = 0, dropout: float = 0.0,
-            in_ch: int = 3) -> ToyCNN:
+            in_ch: int = 3, delay: float = 0.0) -> ToyCNN:
     """conv(in_ch -> width) -> ReLU -> global mean -> linear(num_classes)."""
-    return ToyCNN(num_classes, width, nan_after, fail_at, dropout, in_ch)
+    return ToyCNN(num_classes, width, nan_after, fail_at, dropout, in_ch, delay)
 
 
 def toy_gan(z: int = 4) -> ToyGAN:
