@@ -64,7 +64,8 @@ def build_dataset(cfg: Config, split: str, train: bool) -> Dataset:
         from ..data import build_dataset as data_build
     except ImportError:  # pragma: no cover - data layer not installed yet
         raise ConfigError("visionkit.data.build_dataset is not available") from None
-    return data_build(cfg.data, split, train)
+    name = getattr(cfg.data, split) if split in ("train", "val", "test") else split
+    return data_build(cfg.data, name, train)
 
 
 def collate_fn() -> Callable | None:

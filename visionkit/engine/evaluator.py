@@ -180,20 +180,26 @@ class _Captioning:
 
 class _Generation:
     """FID between real and generated images in the feature space of the model's own
-    extractor (``model.fid_features(images) -> Tensor[N, D]``); no metric without that hook."""
+    extractor (``model.fid_features(images) -> Tensor[N, D]``). No metric when the model has no
+    such method, when its ``fid_extractor`` attribute is None, or when it returns None."""
 
     def __init__(self, model):
         self.model = model
         self.real: list[np.ndarray] = []
         self.fake: list[np.ndarray] = []
+        feats = getattr(model, "fid_features", None)
+        self.feats = None if getattr(model, "fid_extractor", "unset") is None else feats
 
     def update(self, preds: list[dict], targets, images=None) -> None:
-        feats = getattr(self.model, "fid_features", None)
-        if feats is None or images is None:
+        if self.feats is None or images is None:
             return
         fake = torch.stack([p["images"] for p in preds])
-        self.real.append(_np(feats(images)))
-        self.fake.append(_np(feats(fake.to(images.device))))
+        real_f = self.feats(images)
+        if real_f is None:
+            self.feats = None
+            return
+        self.real.append(_np(real_f))
+        self.fake.append(_np(self.feats(fake.to(images.device))))
 
     def result(self) -> EvalResult:
         real = [r for part in D.all_gather_object(self.real) for r in part]

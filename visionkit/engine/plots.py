@@ -53,13 +53,14 @@ def plot_losses(rows: list[dict], path: str | Path) -> Path | None:
         if xs:
             axes[0].plot(xs, ys, label=k, lw=2 if k == "loss" else 1)
     axes[0].set(xlabel="step", ylabel="loss", title="training loss")
-    axes[0].legend(fontsize=8)
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(fontsize=8)
     for k in val_keys:
         xs, ys = _numeric(rows, k)
         if xs:
             axes[1].plot(xs, ys, marker="o", label=k)
     axes[1].set(xlabel="step", title="validation")
-    if val_keys:
+    if axes[1].get_legend_handles_labels()[0]:
         axes[1].legend(fontsize=8)
     path = Path(path)
     _save(fig, path)
@@ -82,7 +83,10 @@ def plot_pr_curves(curves: dict[str, Any], path: str | Path, ap_by_class: dict[s
             continue
         ax.plot(r, p, label=f"{name}" + (f" (AP {ap:.3f})" if isinstance(ap, (int, float)) else ""))
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title="precision-recall")
-    ax.legend(fontsize=8, loc="lower left")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="lower left")
+    else:
+        ax.text(0.5, 0.5, "no detections", ha="center", va="center")
     path = Path(path)
     _save(fig, path)
     return path

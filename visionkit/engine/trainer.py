@@ -7,7 +7,7 @@ A model plugs in through a small contract (docs/ARCHITECTURE.md):
   optimizer built from ``cfg.train``;
 * **models with several optimizers** (the GAN) implement
   ``configure_optimizers(train_cfg) -> list[Optimizer]`` and
-  ``train_step(batch, optimizers, ctx) -> dict[str, float]``, calling ``ctx.backward(loss)``
+  ``train_step(batch, optimizers, ctx) -> dict[str, float | Tensor]``, calling ``ctx.backward(loss)``
   and ``ctx.step(optimizer)`` (:class:`StepContext`: AMP scaling, clipping and cross-rank
   gradient averaging are done there).
 
@@ -278,8 +278,11 @@ class Trainer:
             o.zero_grad(set_to_none=True)
         out = self.net.train_step(batch, self.optimizers, StepContext(self))
         self.scaler.update()
-        for k, v in (out or {}).items():
-            self._sums[k] = self._sums.get(k, 0.0) + float(v)
+        for k, v in (out or {}).items():  # tensors are summed on the device (no sync)
+            if isinstance(v, torch.Tensor):
+                self._accumulate(k, v.detach().float())
+            else:
+                self._sums[k] = self._sums.get(k, 0.0) + float(v)
 
     # ----------------------------------------------------------------------------- fit
 
