@@ -105,6 +105,16 @@ class YOLOv1(nn.Module):
             self.head = ConvHead(channels, outputs, hidden, downsample=round(math.log2(ratio)))
         else:
             raise ValueError(f"head must be 'conv' or 'fc', not {head!r}")
+        if activation == "sigmoid":
+            self._init_confidence_prior(0.01)
+
+    @torch.no_grad()
+    def _init_confidence_prior(self, p: float) -> None:
+        """Start every confidence at ``p`` instead of 0.5: with S·S·B mostly empty predictors,
+        a 0.5 start makes the no-object term swamp the loss for the first epochs."""
+        last = self.head.pred if isinstance(self.head, ConvHead) else self.head.fc[-1]
+        bias = last.bias.view(-1, 5 * self.boxes_per_cell + self.num_classes) if isinstance(self.head, FCHead) else last.bias[None]
+        bias[:, 4 : 5 * self.boxes_per_cell : 5] = math.log(p / (1 - p))
 
     def activate(self, raw: torch.Tensor) -> torch.Tensor:
         """Raw head output -> [x, y, √w, √h, conf]×B in [0, 1] and class probabilities."""
