@@ -1,0 +1,117 @@
+"""Faster R-CNN speed, side by side with torchvision's ``FasterRCNN`` in one run.
+
+Both detectors use the same ImageNet MobileNetV2 features, the same input size (no resizing
+inside torchvision: its transform is pinned to the same size) and the same batch. torchvision
+is in its tutorial configuration (1280-channel features straight into RoIAlign, a 1024-unit
+two-layer MLP head); ours is ``configs/faster_rcnn_bccd.yaml`` (a 1×1 reduction to 256
+channels first). Prints per-image inference latency, training throughput, and the ratios.
+
+    python tools/bench_faster_rcnn.py [--size 512] [--repeats 5] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+
+def ours(num_classes: int, size: int):
+    from visionkit.config import load_config
+    from visionkit.engine.build import build_model
+
+    cfg = load_config("configs/faster_rcnn_bccd.yaml", [f"data.img_size={size}"])
+    return build_model(cfg, ["c"] * num_classes)
+
+
+def torchvision_tutorial(num_classes: int, size: int):
+    from torchvision.models.detection import FasterRCNN
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.ops import MultiScaleRoIAlign
+
+    from visionkit.registry import BACKBONES
+
+    body = BACKBONES.build("mobilenet_v2", pretrained=True, frozen_stages=2)
+
+    class Features(torch.nn.Module):  # torchvision wants a module returning one map
+        def __init__(self):
+            super().__init__()
+            self.body, self.out_channels = body, 1280
+
+        def forward(self, x):
+            return self.body(x)["c5"]
+
+    return FasterRCNN(
+        Features(), num_classes=num_classes + 1, min_size=size, max_size=size,
+        rpn_anchor_generator=AnchorGenerator(((32, 64, 128, 256),), ((0.5, 1.0, 2.0),)),
+        box_roi_pool=MultiScaleRoIAlign(["0"], 7, 2),
+        rpn_pre_nms_top_n_train=1000, rpn_pre_nms_top_n_test=500, rpn_post_nms_top_n_train=500,
+        rpn_post_nms_top_n_test=300, box_batch_size_per_image=256,
+    )
+
+
+def batch(n: int, size: int):
+    g = torch.Generator().manual_seed(0)
+    images = [torch.rand(3, size, size, generator=g) for _ in range(n)]
+    targets = []
+    for _ in range(n):
+        xy = torch.rand(12, 2, generator=g) * (size - 120)
+        wh = torch.rand(12, 2, generator=g) * 80 + 30
+        targets.append({"boxes": torch.cat([xy, xy + wh], 1), "labels": torch.randint(1, 4, (12,), generator=g)})
+    return images, targets
+
+
+def time_it(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--train-batch", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=0)
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    models = {"visionkit": ours(3, args.size), "torchvision": torchvision_tutorial(3, args.size)}
+    one, _ = batch(1, args.size)
+    images, targets = batch(args.train_batch, args.size)
+    rows = {}
+    for name, model in models.items():
+        model.eval()
+
+        def infer():
+            with torch.inference_mode():
+                model(one)
+
+        latency = time_it(infer, args.repeats)
+        model.train()
+        opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-3, momentum=0.9)
+
+        def step():
+            losses = model(images, targets)
+            opt.zero_grad()
+            sum(losses.values()).backward()
+            opt.step()
+
+        step_time = time_it(step, args.repeats)
+        rows[name] = (latency, args.train_batch / step_time, sum(p.numel() for p in model.parameters()))
+        print(f"{name:12s} inference {latency * 1000:8.1f} ms/image   training {rows[name][1]:6.2f} images/s   params {rows[name][2] / 1e6:.2f}M")
+    lat = rows["visionkit"][0] / rows["torchvision"][0]
+    thr = rows["visionkit"][1] / rows["torchvision"][1]
+    print(f"latency ratio (ours/torchvision): {lat:.2f}   (goal <= 0.8)")
+    print(f"training throughput ratio (ours/torchvision): {thr:.2f}   (goal >= 1.25)")
+
+
+if __name__ == "__main__":
+    main()
