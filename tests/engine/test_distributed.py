@@ -79,3 +79,32 @@ def test_two_gloo_ranks_match_one_process(tmp_path):
     assert ranks[0] == ranks[1] and ranks[0]["accuracy"] == pytest.approx(ref["metrics"]["accuracy"])
     assert isinstance(two["rng"], list) and len(two["rng"]) == 2  # each rank's generators
     assert len(list((tmp_path / "two" / "ddp" / "tb").iterdir())) == 1  # only rank 0 logs
+
+
+def _gan_rank(rank: int, port: int, out_dir: str) -> None:
+    os.environ.update(WORLD_SIZE="2", RANK=str(rank), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    cfg = T.toy_config(out_dir, model={"name": "toy_gan"}, name="gan", epochs=1, lr=1e-2, eval_every=0)
+    cfg.task = "generation"
+    torch.manual_seed(rank)  # different initial weights per rank: the hook path must not rely on DDP
+    trainer = __import__("visionkit.engine.trainer", fromlist=["Trainer"]).Trainer(cfg, model=T.toy_gan(), train_set=T.ToyImages(16))
+    trainer.fit()
+    torch.save(trainer.net.state_dict(), f"{out_dir}/gan_rank{rank}.pt")
+
+
+def test_train_step_hook_ranks_stay_in_sync(tmp_path):
+    """Hook models are not DDP-wrapped: the trainer broadcasts rank 0's weights at the start and
+    ``ctx.step`` averages gradients, so the ranks end on identical weights."""
+    ctx = mp.get_context("fork")
+    port = _free_port()
+    procs = [ctx.Process(target=_gan_rank, args=(r, port, str(tmp_path))) for r in (0, 1)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=180)
+        if p.is_alive():
+            p.kill()
+    assert [p.exitcode for p in procs] == [0, 0]
+    w0, w1 = (torch.load(tmp_path / f"gan_rank{r}.pt", weights_only=True) for r in (0, 1))
+    for k in w0:
+        assert torch.allclose(w0[k], w1[k], atol=1e-6), k

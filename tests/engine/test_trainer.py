@@ -126,3 +126,20 @@ def test_bad_config_values_are_config_errors(tmp_path):
         Trainer(T.toy_config(tmp_path, optimizer="adamm"), train_set=T.ToyImages(8))
     with pytest.raises(ConfigError, match="train.device"):
         Trainer(T.toy_config(tmp_path, device="tpu"), train_set=T.ToyImages(8))
+
+
+def test_clip_grad_bounds_the_step(tmp_path):
+    cfg = T.toy_config(tmp_path, max_steps=1, lr=1.0, clip_grad=1e-3, eval_every=0)
+    trainer = Trainer(cfg, train_set=T.ToyImages(32))
+    before = [p.detach().clone() for p in trainer.net.parameters()]
+    trainer.fit()
+    change = torch.sqrt(sum(((p.detach() - b) ** 2).sum() for p, b in zip(trainer.net.parameters(), before)))
+    assert 0 < change <= 1e-3 * 1.0001  # plain SGD, lr 1: the update is the clipped gradient
+
+
+def test_channels_last_trains_the_same(tmp_path):
+    a = T.toy_config(tmp_path, name="a", epochs=1, eval_every=0)
+    b = T.toy_config(tmp_path, name="b", epochs=1, eval_every=0, channels_last=True)
+    train(a, train_set=T.ToyImages(16))
+    train(b, train_set=T.ToyImages(16))
+    _same(_weights(tmp_path / "a"), _weights(tmp_path / "b"), atol=1e-5)

@@ -117,6 +117,16 @@ def average_gradients(params) -> None:
             p.grad.div_(world)
 
 
+def broadcast_module(module: torch.nn.Module, src: int = 0) -> None:
+    """Copy rank ``src``'s parameters and buffers into every rank's ``module`` (what DDP does
+    when it wraps a model; needed for models trained through the ``train_step`` hook)."""
+    if not (is_initialized() and dist.get_world_size() > 1):
+        return
+    with torch.no_grad():
+        for t in list(module.parameters()) + list(module.buffers()):
+            dist.broadcast(t.data, src=src)
+
+
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     """The bare model inside a DDP (or ``torch.compile``) wrapper."""
     while True:

@@ -106,6 +106,7 @@ class Trainer:
         self.hook = callable(getattr(model, "train_step", None)) and callable(getattr(model, "configure_optimizers", None))
         self.model = model
         if self.hook:
+            D.broadcast_module(model)  # start every rank from rank 0's weights, as DDP would
             self.optimizers = list(model.configure_optimizers(tc))
         else:
             self.optimizers = [build_optimizer(model, tc)]
