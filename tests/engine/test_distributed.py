@@ -79,6 +79,9 @@ def test_two_gloo_ranks_match_one_process(tmp_path):
     assert ranks[0] == ranks[1] and ranks[0]["accuracy"] == pytest.approx(ref["metrics"]["accuracy"])
     assert isinstance(two["rng"], list) and len(two["rng"]) == 2  # each rank's generators
     assert len(list((tmp_path / "two" / "ddp" / "tb").iterdir())) == 1  # only rank 0 logs
+    losses = [[json.loads(x).get("loss") for x in (tmp_path / d / "ddp" / "metrics.jsonl").read_text().splitlines()]
+              for d in ("one", "two")]
+    assert losses[0] == pytest.approx(losses[1], abs=1e-5)  # logged losses are averaged over ranks
 
 
 def _gan_rank(rank: int, port: int, out_dir: str) -> None:

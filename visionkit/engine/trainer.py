@@ -213,19 +213,25 @@ class Trainer:
 
     # ------------------------------------------------------------------------ stepping
 
-    def _check_finite(self) -> None:
-        """Raise :class:`TrainingError` if a loss since the last log row was NaN/inf.
+    def _mean_sums(self) -> dict[str, float]:
+        """The running loss sums averaged over ranks: one ``all_reduce`` and one host sync."""
+        if not self._sums:
+            return {}
+        vals = torch.stack([v.float().reshape(()) if isinstance(v, torch.Tensor) else torch.tensor(float(v))
+                            for v in self._sums.values()]).to(self.device)
+        D.all_reduce_sum(vals)
+        return dict(zip(self._sums, (vals / self.dist.world_size).tolist()))
+
+    def _check_finite(self, sums: dict[str, float] | None = None) -> dict[str, float]:
+        """Raise :class:`TrainingError` if a loss since the last log row was NaN/inf; returns
+        the rank-averaged sums.
 
         No per-step check is needed: the running loss sums (kept for the log) turn NaN or inf
-        as soon as one term does, so looking at them here (one device sync, at log rows and
-        before every checkpoint) catches every bad step before a diverged model is saved."""
-        tensors = [v.float().reshape(()) for v in self._sums.values() if isinstance(v, torch.Tensor)]
-        floats = [v for v in self._sums.values() if not isinstance(v, torch.Tensor)]  # train_step hook
-        flag = torch.tensor([float(any(not math.isfinite(v) for v in floats))], device=self.device)
-        if tensors:
-            flag += (~torch.isfinite(torch.stack(tensors))).any()
-        D.all_reduce_sum(flag)  # every rank stops together
-        if flag.item() > 0:
+        as soon as one term does, so looking at them here (at log rows and before every
+        checkpoint) catches every bad step before a diverged model is saved. The sums are
+        reduced over ranks first, so every rank sees the same verdict and stops together."""
+        sums = self._mean_sums() if sums is None else sums
+        if any(not math.isfinite(v) for v in sums.values()):
             self.logger.flush()
             last = self.run_dir / "last.pt"
             kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint was written"
@@ -233,6 +239,7 @@ class Trainer:
                 f"loss became NaN/inf by step {self.step} (epoch {self.epoch + 1}); training stopped and {kept}. "
                 "Try a lower train.lr, train.clip_grad, more train.warmup_steps or train.amp=off"
             )
+        return sums
 
     def _clip_and_step(self, optimizer, params) -> None:
         if self.cfg.train.clip_grad > 0:
@@ -307,13 +314,13 @@ class Trainer:
                 "run_dir": str(self.run_dir), "task": self.task}
 
     def _log_row(self, seen: int, dt: float, bar) -> None:
-        self._check_finite()
+        sums = self._check_finite()  # averaged over ranks
         n = self._steps_since * (1 if self.hook else self.accum)
         row = {"epoch": self.epoch + 1, "step": self.step, "lr": self.optimizers[0].param_groups[0]["lr"]}
-        row.update({k: float(v) / n for k, v in self._sums.items()})
+        row.update({k: v / n for k, v in sums.items()})
         row["img_s"] = seen * self.dist.world_size / max(dt, 1e-9)
         self.logger.log(row)
-        shown = {k: f"{row[k]:.4g}" for k in self._sums if k == "loss" or self.hook}
+        shown = {k: f"{row[k]:.4g}" for k in sums if k == "loss" or self.hook}
         bar.set_postfix(**shown, lr=f"{row['lr']:.3g}", img_s=f"{row['img_s']:.1f}")
         self._sums, self._steps_since = {}, 0
 
