@@ -76,3 +76,9 @@ def test_one_line_errors(config, tmp_path, capsys):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     assert main(["eval", str(config), "--weights", str(tmp_path / "junk.pt")]) == 2
     assert "junk.pt: corrupt" in capsys.readouterr().err
+
+
+def test_undefined_metrics_are_null_in_json():
+    from visionkit.cli.train import _json
+
+    assert json.loads(_json({"mAP": float("nan"), "per": [1.0, float("inf")]})) == {"mAP": None, "per": [1.0, None]}

@@ -11,6 +11,22 @@ import os
 import click
 
 
+def _json(obj) -> str:
+    """JSON with undefined metrics (nan) written as null, as everywhere in visionkit."""
+    import math
+
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    return json.dumps(clean(obj), indent=2)
+
+
 @click.command("train", context_settings={"ignore_unknown_options": False})
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.argument("overrides", nargs=-1)
@@ -31,7 +47,7 @@ def train(config: str, overrides: tuple[str, ...], resume: str | None):
     cfg = load_config(config, overrides)
     summary = run(cfg, resume=resume)
     if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
-        click.echo(json.dumps({k: summary[k] for k in ("run_dir", "step", "epoch", "best", "metrics")}, indent=2))
+        click.echo(_json({k: summary[k] for k in ("run_dir", "step", "epoch", "best", "metrics")}))
 
 
 @click.command("eval")
@@ -64,7 +80,7 @@ def evaluate(config: str, overrides: tuple[str, ...], weights: str, split: str, 
         cleanup()
     if not main_rank:
         return
-    text = json.dumps(res.metrics, indent=2)
+    text = _json(res.metrics)
     click.echo(text)
     if out:
         atomic_write_text(out, text + "\n")

@@ -36,7 +36,7 @@ def _plain(v: Any) -> Any:
     if hasattr(v, "item"):
         v = v.item()
     if isinstance(v, float) and not math.isfinite(v):
-        return str(v)
+        return None  # undefined metric (e.g. AP of a class without GT): null in JSON, empty in CSV
     return v
 
 
