@@ -1,0 +1,38 @@
+"""The CLI shell: help, version, unknown verbs, one-line user errors."""
+
+import subprocess
+import sys
+
+from visionkit import __version__
+from visionkit.cli import COMMANDS, main
+
+
+def test_help_lists_every_verb_without_importing_torch():
+    code = "import sys; from visionkit.cli import main; main(['--help']); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for verb in ("models", "summary", "weights", "train", "eval", "score", "detect", "segment", "data"):
+        assert verb in out
+    assert out.strip().endswith("False")
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_unknown_verb_suggests_the_closest(capsys):
+    assert main(["sumary"]) == 2
+    assert "did you mean 'summary'" in capsys.readouterr().err
+
+
+def test_every_registered_verb_imports():
+    from visionkit.cli import cli
+
+    for verb in COMMANDS:
+        assert cli.get_command(None, verb) is not None, verb
+
+
+def test_user_error_is_one_line_with_exit_2(capsys, tmp_path):
+    assert main(["train", str(tmp_path / "missing.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "missing.yaml" in err and "Traceback" not in err
