@@ -143,3 +143,17 @@ def test_channels_last_trains_the_same(tmp_path):
     train(a, train_set=T.ToyImages(16))
     train(b, train_set=T.ToyImages(16))
     _same(_weights(tmp_path / "a"), _weights(tmp_path / "b"), atol=1e-5)
+
+
+def test_mixed_precision_paths_with_scaler_and_clipping(tmp_path):
+    """The CUDA AMP code path run on the CPU: bf16 autocast + an enabled GradScaler (as fp16
+    would use) + clipping after unscale_; the scaler's state lands in the checkpoint."""
+    cfg = T.toy_config(tmp_path, epochs=3, clip_grad=5.0, eval_every=0)
+    trainer = Trainer(cfg, train_set=T.ToyImages(32))
+    trainer.amp = torch.bfloat16
+    trainer.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10, growth_interval=4)
+    trainer.fit()
+    rows = [json.loads(x) for x in (tmp_path / "toy" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["loss"] < rows[0]["loss"]
+    scaler = load_checkpoint(tmp_path / "toy" / "last.pt")["scaler"]
+    assert scaler["scale"] == trainer.scaler.get_scale() and scaler["scale"] > 2.0**10  # grew: no inf steps

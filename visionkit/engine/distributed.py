@@ -96,6 +96,17 @@ def all_gather_object(obj: Any) -> list[Any]:
     return out
 
 
+def gather_strided(items: list) -> list:
+    """Every rank's ``items`` merged back into data-set order, for shards taken with a stride
+    (rank ``r`` of ``W`` holds items ``r, r+W, r+2W, ...``, as ``build.ShardSampler`` deals
+    them). The order matters: VOC AP breaks score ties by submission order."""
+    parts = all_gather_object(items)
+    out = []
+    for k in range(max((len(p) for p in parts), default=0)):
+        out.extend(p[k] for p in parts if k < len(p))
+    return out
+
+
 def broadcast_object(obj: Any, src: int = 0) -> Any:
     """Rank ``src``'s ``obj`` on every rank."""
     if not (is_initialized() and dist.get_world_size() > 1):

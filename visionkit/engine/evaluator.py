@@ -14,8 +14,9 @@ generation      images                                       FID (model hook)   
 ==============  ===========================================  ==================  =========
 
 Under torchrun every rank evaluates its own shard (no padding); counts and confusion matrices
-are summed with ``all_reduce`` and per-image predictions gathered with ``all_gather_object``,
-so every rank returns the same metrics.
+are summed with ``all_reduce`` and per-image predictions gathered with ``all_gather_object``
+and put back in data-set order (VOC AP breaks score ties by image order), so every rank returns
+the metrics of a single-process run.
 """
 
 from __future__ import annotations
@@ -136,8 +137,8 @@ class _Detection:
             })
 
     def result(self) -> EvalResult:
-        gts = [g for part in D.all_gather_object(self.gts) for g in part]
-        preds = [p for part in D.all_gather_object(self.preds) for p in part]
+        gts = D.gather_strided(self.gts)
+        preds = D.gather_strided(self.preds)
         metric = (self.cfg.metric or "voc07").lower()
         if metric == "coco":
             from ..metrics.coco import coco_evaluate
@@ -172,8 +173,8 @@ class _Captioning:
     def result(self) -> EvalResult:
         from ..metrics.caption import caption_metrics
 
-        refs = [r for part in D.all_gather_object(self.refs) for r in part]
-        hyps = [h for part in D.all_gather_object(self.hyps) for h in part]
+        refs = D.gather_strided(self.refs)
+        hyps = D.gather_strided(self.hyps)
         out = caption_metrics(refs, hyps)  # corpus BLEU-1..4 and CIDEr-D
         return EvalResult({k: float(v) for k, v in out.items() if isinstance(v, (int, float))})
 
@@ -202,8 +203,8 @@ class _Generation:
         self.fake.append(_np(self.feats(fake.to(images.device))))
 
     def result(self) -> EvalResult:
-        real = [r for part in D.all_gather_object(self.real) for r in part]
-        fake = [f for part in D.all_gather_object(self.fake) for f in part]
+        real = D.gather_strided(self.real)
+        fake = D.gather_strided(self.fake)
         if not real:
             return EvalResult({})
         from ..metrics.fid import fid_from_features
