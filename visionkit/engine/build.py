@@ -6,6 +6,9 @@ drawn from ``seed + e`` alone (so a resumed run sees exactly the same batches), 
 across ranks like :class:`~torch.utils.data.DistributedSampler` (rank ``r`` takes positions
 ``r, r+W, r+2W, ...``, so ``W`` ranks with batch ``b`` see the same global batches as one process
 with batch ``W*b``), and it can skip the batches of an epoch that were already trained.
+With ``workers=0`` a resumed run is bit-exact, augmentation included (the global RNG states are
+in the checkpoint); with worker processes the batches are the same but the augmentation draws
+are not, since which worker loads which batch shifts after the skipped ones.
 """
 
 from __future__ import annotations
