@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "detect": ("predict:detect", "Detect objects in images, folders, globs or videos."),
     "segment": ("predict:segment", "Segment images, folders, globs or videos."),
     "caption": ("predict:caption", "Caption images (Show and Tell)."),
+    "export": ("export:export", "Export a trained model to ONNX or TorchScript."),
 }
 
 

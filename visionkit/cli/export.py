@@ -1,0 +1,35 @@
+"""``visionkit export``: a trained checkpoint -> ONNX or TorchScript, checked against PyTorch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--weights", "-w", required=True, help="Checkpoint trained with visionkit, or a bundled model name.")
+@click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript"]), default="onnx", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Output file (default: next to the weights).")
+@click.option("--imgsz", type=int, help="Input size to export at (default: the training size).")
+@click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset.")
+@click.option("--check/--no-check", default=True, show_default=True, help="Compare the export with PyTorch on a random input.")
+def export(weights, fmt, out, imgsz, opset, check):
+    """Export a model to ONNX (run with onnxruntime) or TorchScript."""
+    from ..api import resolve_weights
+    from ..engine.checkpoint import build_from_checkpoint
+    from ..errors import UserError
+    from ..export import check_export, export_model
+
+    path = resolve_weights(weights)
+    model, cfg, _ = build_from_checkpoint(path)
+    task = getattr(model, "task", "") or cfg.task
+    size = imgsz or cfg.data.img_size
+    target = Path(out) if out else path.with_suffix(".onnx" if fmt == "onnx" else ".torchscript.pt")
+    export_model(model, task, fmt, target, size, opset)
+    click.echo(f"exported {path} -> {target} ({fmt}, input 1x3x{size if isinstance(size, int) else 'x'.join(map(str, size))})")
+    if check:
+        diff = check_export(model, task, target, size)
+        click.echo(f"max |pytorch - {fmt}| on a random input: {diff:.2e}")
+        if not diff < 1e-3:
+            raise UserError(f"{target}: the export does not reproduce the PyTorch outputs (max difference {diff:.3g})")

@@ -1,0 +1,102 @@
+"""Export a trained model to ONNX or TorchScript, and check the export against PyTorch.
+
+The exported graph takes one image batch ``N×3×H×W`` (float, [0, 1], at the size the model
+was trained at: letterbox first, as :func:`visionkit.data.transforms.preprocess` does) and
+returns plain tensors:
+
+* detection: ``boxes`` (M×4 xyxy pixels of the input), ``scores`` (M), ``labels`` (M, 1..K)
+  for the first image, post-processing (NMS) included;
+* segmentation / classification: ``logits``.
+
+Both formats are produced by tracing. The traced graph fixes the input size (detectors decode
+their grid and clip boxes at that size), so ``--imgsz`` picks it; convolutional segmenters
+also keep their padding/cropping fixed at that size.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import UserError
+from .engine.io import atomic_save
+
+FORMATS = ("onnx", "torchscript")
+TASKS = ("detection", "segmentation", "classification")
+
+
+class ExportWrapper(nn.Module):
+    """The model's eval-mode output as plain tensors, for tracing."""
+
+    def __init__(self, model: nn.Module, task: str):
+        super().__init__()
+        self.model, self.task = model, task
+
+    def forward(self, images: torch.Tensor):
+        out = self.model(images)
+        if self.task == "detection":
+            return out[0]["boxes"], out[0]["scores"], out[0]["labels"]
+        return torch.stack([o["logits"] for o in out])  # segmentation, classification
+
+
+def _size(img_size) -> tuple[int, int]:
+    if isinstance(img_size, int):
+        return img_size, img_size
+    if isinstance(img_size, (list, tuple)) and len(img_size) == 2:
+        return int(img_size[0]), int(img_size[1])
+    raise UserError(f"cannot export without a fixed input size (data.img_size is {img_size!r}); pass --imgsz")
+
+
+def export_model(model: nn.Module, task: str, fmt: str, out: str | Path, img_size, opset: int = 17) -> Path:
+    """Trace ``model`` at ``img_size`` and write ``out`` (ONNX or TorchScript), atomically."""
+    if fmt not in FORMATS:
+        raise UserError(f"unknown export format {fmt!r}; valid: {', '.join(FORMATS)}")
+    if task not in TASKS:
+        raise UserError(f"export supports {', '.join(TASKS)} models, not {task or 'this model'!r}")
+    h, w = _size(img_size)
+    wrapper = ExportWrapper(model.eval(), task).eval()
+    example = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
+    out = Path(out)
+    names = ["boxes", "scores", "labels"] if task == "detection" else ["logits"]
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer warnings about sizes frozen as constants: intended
+        if fmt == "onnx":
+            atomic_save(out, lambda tmp: torch.onnx.export(
+                wrapper, (example,), str(tmp), input_names=["images"], output_names=names, opset_version=opset, dynamo=False))
+        else:
+            traced = torch.jit.trace(wrapper, (example,), check_trace=False)
+            atomic_save(out, lambda tmp: traced.save(str(tmp)))
+    return out
+
+
+def run_exported(path: str | Path, images: torch.Tensor) -> list[np.ndarray]:
+    """Run an exported file (ONNX through onnxruntime, TorchScript through torch.jit)."""
+    path = Path(path)
+    if path.suffix == ".onnx":
+        import onnxruntime as ort
+
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return sess.run(None, {sess.get_inputs()[0].name: images.numpy()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        module = torch.jit.load(str(path), map_location="cpu")
+    with torch.no_grad():
+        out = module(images)
+    return [t.numpy() for t in (out if isinstance(out, (tuple, list)) else (out,))]
+
+
+def check_export(model: nn.Module, task: str, path: str | Path, img_size, seed: int = 1) -> float:
+    """Largest absolute difference between PyTorch and the exported file on a fresh input."""
+    h, w = _size(img_size)
+    images = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        ref = ExportWrapper(model.eval(), task)(images)
+    ref = [t.numpy() for t in (ref if isinstance(ref, tuple) else (ref,))]
+    got = run_exported(path, images)
+    if [r.shape for r in ref] != [g.shape for g in got]:
+        return float("inf")
+    return max((float(np.abs(r.astype(np.float64) - g.astype(np.float64)).max()) if r.size else 0.0) for r, g in zip(ref, got))
