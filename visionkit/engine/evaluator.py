@@ -304,4 +304,7 @@ def evaluate_checkpoint(cfg, weights, split: str = "", use_ema: bool = True, dat
     task = ckpt.get("task") or model_task(cfg, model, dataset)
     loader = make_eval_loader(dataset, cfg.eval.batch_size or cfg.data.batch_size, dist, cfg.data.workers)
     ev = Evaluator(task, classes, cfg.eval, cfg.data.ignore_index, getattr(dataset, "cat_ids", None))
-    return ev.evaluate(model, loader, device, amp_dtype(cfg.train.amp, device), cfg.train.channels_last), dataset
+    from .logging import progress, quiet_mode
+
+    bar = lambda it: progress(it, total=len(it), desc=f"eval {split}", disable=quiet_mode(cfg.quiet) or not dist.is_main)  # noqa: E731
+    return ev.evaluate(model, loader, device, amp_dtype(cfg.train.amp, device), cfg.train.channels_last, bar), dataset
