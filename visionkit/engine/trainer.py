@@ -8,17 +8,17 @@ A model plugs in through a small contract (docs/ARCHITECTURE.md):
 * **models with several optimizers** (the GAN) implement
   ``configure_optimizers(train_cfg) -> list[Optimizer]`` and
   ``train_step(batch, optimizers, ctx) -> dict[str, float | Tensor]``, calling ``ctx.backward(loss)``
-  and ``ctx.step(optimizer)`` (:class:`StepContext`: AMP scaling, clipping and cross-rank
-  gradient averaging are done there).
+  and ``ctx.step(optimizer)`` (:mod:`visionkit.engine.hook`: AMP scaling, clipping and
+  cross-rank gradient averaging are done there).
 
 Everything else is the trainer's, identical for every task: devices and AMP, DDP under
 torchrun, gradient accumulation and clipping, schedules and EMA, seeded data order,
 checkpoints with exact mid-epoch resume, logs, plots, evaluation and ``best.pt``.
 
-One *step* is one optimizer update (``grad_accum`` micro-batches). The loss is read back to
-the host (``.item()``, which waits for the GPU) only every ``train.log_every`` steps; a NaN or
-infinite loss is flagged on the device every step and checked at those points and before every
-checkpoint, so a diverged model is never saved.
+One *step* is one optimizer update (``grad_accum`` micro-batches). The losses are summed on
+the device and read back to the host (which waits for the GPU) only every ``train.log_every``
+steps and before every checkpoint; a NaN or inf in any step makes those sums non-finite, so a
+diverged model is caught there and never saved.
 """
 
 from __future__ import annotations
@@ -39,35 +39,13 @@ from .build import build_dataset, build_model, make_eval_loader, make_train_load
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .device import amp_dtype, autocast, batch_size_of, resolve_device, seed_everything, split_batch, to_device
 from .evaluator import EvalResult, Evaluator, default_metric, metric_mode, save_predictions
+from .hook import StepContext
 from .logging import RunLogger, progress, quiet_mode
 from .optim import build_ema, build_optimizer, build_scheduler
 
 
 class TrainingError(UserError):
     """Training cannot go on (e.g. the loss became NaN); shown as one line by the CLI."""
-
-
-class StepContext:
-    """What a ``train_step`` hook needs from the trainer: autocast, scaled backward, and an
-    optimizer step with gradient clipping and (under torchrun) gradient averaging."""
-
-    def __init__(self, trainer: "Trainer"):
-        self._t = trainer
-        self.device = trainer.device
-        self.global_step = trainer.step  # optimizer steps done so far
-        self.epoch = trainer.epoch
-
-    def autocast(self):
-        return autocast(self.device, self._t.amp)
-
-    def backward(self, loss: torch.Tensor) -> None:
-        self._t.scaler.scale(loss).backward()
-
-    def step(self, optimizer: torch.optim.Optimizer) -> None:
-        params = [p for g in optimizer.param_groups for p in g["params"]]
-        D.average_gradients(params)
-        self._t._clip_and_step(optimizer, params)
-        optimizer.zero_grad(set_to_none=True)
 
 
 class Trainer:
@@ -134,6 +112,7 @@ class Trainer:
         self.step, self.epoch, self.epoch_batch = 0, 0, 0
         self._sums: dict[str, Any] = {}  # running loss sums of the next log row (device tensors)
         self._steps_since = 0
+        self._last_eval: EvalResult | None = None
         self._move = not (self.device.type == "cpu" and not tc.channels_last)  # CPU batches are already home
         self._params = [p for g in self.optimizers[0].param_groups for p in g["params"]]
 
@@ -368,7 +347,7 @@ class Trainer:
         if self.is_main and not self.cfg.quiet:
             shown = ", ".join(f"{k} {v:.4f}" for k, v in list(res.metrics.items())[:4])
             print(f"epoch {self.epoch + 1}/{self.epochs} step {self.step}: {shown}", file=sys.stderr)
-        if value is not None and value == value:
+        if value is not None and math.isfinite(value):
             better = self.best is None or (value > self.best if self.mode == "max" else value < self.best)
             if better:
                 self.best = float(value)
@@ -389,7 +368,7 @@ class Trainer:
         """Rank 0, at the end: detection predictions JSON and the PNG plots."""
         from .plots import plot_confusion, plot_losses, plot_pr_curves
 
-        res = getattr(self, "_last_eval", None)
+        res = self._last_eval
         if res is not None and res.predictions:
             save_predictions(res, self.run_dir / "predictions.json", getattr(self.val_set, "cat_ids", None))
         if not self.cfg.train.plots:

@@ -1,0 +1,51 @@
+"""The ``train_step`` hook: how a model with several optimizers (the GAN) trains in the one
+trainer without a second training loop.
+
+A model opts in by defining both methods::
+
+    def configure_optimizers(self, train_cfg) -> list[torch.optim.Optimizer]: ...
+
+    def train_step(self, batch, optimizers, ctx) -> dict[str, float | Tensor]:
+        with ctx.autocast():
+            loss_d = ...
+        ctx.backward(loss_d)
+        ctx.step(opt_d)          # (average over ranks), unscale, clip, step, zero_grad
+        ...
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
+
+Before each call the trainer zeroes every optimizer's gradients and moves ``batch`` to the
+device; after it, it updates the AMP scaler, steps one LR schedule per optimizer, updates the
+EMA and logs the returned values (tensors are summed on the device, without a sync). Hook
+models are not wrapped in DDP: the trainer broadcasts rank 0's weights once, and
+:meth:`StepContext.step` averages each optimizer's gradients across ranks.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import distributed as D
+from .device import autocast
+
+
+class StepContext:
+    """What a ``train_step`` hook needs from the trainer: autocast, scaled backward, and an
+    optimizer step with gradient clipping and (under torchrun) gradient averaging."""
+
+    def __init__(self, trainer):
+        self._t = trainer
+        self.device = trainer.device
+        self.global_step = trainer.step  # optimizer steps done so far
+        self.epoch = trainer.epoch
+
+    def autocast(self):
+        return autocast(self.device, self._t.amp)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        self._t.scaler.scale(loss).backward()
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        params = [p for g in optimizer.param_groups for p in g["params"]]
+        D.average_gradients(params)
+        self._t._clip_and_step(optimizer, params)
+        optimizer.zero_grad(set_to_none=True)
