@@ -37,6 +37,7 @@ def _img(i, size=(3, 4, 4)):
 def test_defaults():
     assert default_metric("detection") == "mAP" and default_metric("generation") == "fid"
     assert metric_mode("fid") == "min" and metric_mode("mIoU") == "max"
+    assert default_metric("detection", "coco") == "AP" and default_metric("detection", "voc") == "mAP"
     with pytest.raises(ConfigError, match="unknown task 'tracking'"):
         Evaluator("tracking", [])
 

@@ -126,6 +126,8 @@ def test_bad_config_values_are_config_errors(tmp_path):
         Trainer(T.toy_config(tmp_path, optimizer="adamm"), train_set=T.ToyImages(8))
     with pytest.raises(ConfigError, match="train.device"):
         Trainer(T.toy_config(tmp_path, device="tpu"), train_set=T.ToyImages(8))
+    with pytest.raises(ConfigError, match="train.metric: 'acuracy' is not among .*did you mean 'accuracy'"):
+        train(T.toy_config(tmp_path, epochs=1, metric="acuracy"), train_set=T.ToyImages(8), val_set=T.ToyImages(4))
 
 
 def test_clip_grad_bounds_the_step(tmp_path):

@@ -43,7 +43,11 @@ DEFAULT_METRIC = {
 LOWER_IS_BETTER = ("fid", "loss")
 
 
-def default_metric(task: str) -> str:
+def default_metric(task: str, eval_metric: str = "") -> str:
+    """The metric that picks ``best.pt`` when ``train.metric`` is empty (COCO AP when
+    ``eval.metric`` is ``coco``)."""
+    if task == "detection" and eval_metric.lower() == "coco":
+        return "AP"
     return DEFAULT_METRIC.get(task, "loss")
 
 
@@ -242,6 +246,8 @@ class Evaluator:
         was_training = model.training
         model.eval()
         acc = self._accumulator(model, device)
+        if isinstance(acc, _Generation) and acc.feats is None:
+            return EvalResult({})  # no feature extractor: generating the images would be wasted
         try:
             for batch in (progress(loader) if progress else loader):
                 images, targets = split_batch(batch)

@@ -33,7 +33,7 @@ from typing import Any
 import torch
 
 from ..config import Config, save_config, to_dict
-from ..errors import UserError, WeightsError
+from ..errors import ConfigError, UserError, WeightsError
 from . import distributed as D
 from .build import build_dataset, build_model, make_eval_loader, make_train_loader, model_task, steps_per_epoch
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -105,7 +105,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp is torch.float16)
         self.ema = build_ema(self.net, tc.ema)
 
-        self.metric = tc.metric or default_metric(self.task)
+        self.metric = tc.metric or default_metric(self.task, cfg.eval.metric)
         self.mode = metric_mode(self.metric)
         self.best: float | None = None
         self.last_metrics: dict[str, float] = {}
@@ -342,6 +342,12 @@ class Trainer:
             return None
         res = self.evaluate(self.val_set)
         self.last_metrics = dict(res.metrics)
+        if res.metrics and self.metric not in res.metrics:
+            from ..errors import closest
+
+            hint = closest(self.metric, res.metrics)
+            raise ConfigError(f"train.metric: {self.metric!r} is not among the evaluation's metrics"
+                              + (f"; did you mean {hint!r}?" if hint else f" ({', '.join(list(res.metrics)[:8])})"))
         value = res.metrics.get(self.metric)
         self.logger.log({"epoch": self.epoch + 1, "step": self.step, **{f"val/{k}": v for k, v in res.metrics.items()}}, flush=True)
         if self.is_main and not self.cfg.quiet:
