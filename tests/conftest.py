@@ -13,3 +13,11 @@ def data_dir() -> Path:
     if not root or not Path(root).is_dir():
         pytest.skip("set VISIONKIT_DATA to the real data sets' folder to run this test")
     return Path(root)
+
+
+def pytest_configure(config):
+    """Unit tests use tiny tensors: one intra-op thread is as fast and never spin-waits against
+    the other processes (DDP workers, data loader workers) on a 2-core CI machine."""
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("VISIONKIT_TEST_THREADS", "1")))
