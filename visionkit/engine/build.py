@@ -14,7 +14,7 @@ are not, since which worker loads which batch shifts after the skipped ones.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
@@ -71,16 +71,6 @@ def build_dataset(cfg: Config, split: str, train: bool) -> Dataset:
     return data_build(cfg.data, name, train)
 
 
-def collate_fn() -> Callable | None:
-    """The data layer's collate (lists of targets kept as lists), or torch's default."""
-    try:
-        from ..data.collate import collate
-
-        return collate
-    except ImportError:  # pragma: no cover
-        return None
-
-
 class ResumableSampler(DistributedSampler):
     """:class:`DistributedSampler` that can start an epoch part-way (``skip`` samples of this
     rank's shard are dropped) for exact mid-epoch resume."""
@@ -110,37 +100,20 @@ class ShardSampler(Sampler[int]):
         return len(self.indices)
 
 
-def _seed_worker(worker_id: int) -> None:
-    """Seed NumPy and ``random`` in a loader worker from torch's per-worker seed, so
-    augmentation differs across workers yet is reproducible."""
-    import random
-
-    import numpy as np
-
-    s = torch.initial_seed() % 2**32
-    np.random.seed(s)
-    random.seed(s)
-
-
 def make_train_loader(dataset: Dataset, batch_size: int, dist: DistInfo, seed: int, workers: int = 0) -> tuple[DataLoader, ResumableSampler]:
-    """The training loader (per-rank ``batch_size``) and its sampler (call ``set_epoch``)."""
+    """The training loader (per-rank ``batch_size``; the data layer's ``make_loader``: its
+    collate, worker seeding, pinned memory) and its sampler (call ``set_epoch``)."""
+    from ..data.build import make_loader
+
     sampler = ResumableSampler(dataset, dist, shuffle=True, seed=seed)
-    collate = getattr(dataset, "collate_fn", None) or collate_fn()
-    gen = torch.Generator()
-    gen.manual_seed(seed + dist.rank)
-    loader = DataLoader(
-        dataset, batch_size=batch_size, sampler=sampler, num_workers=workers, collate_fn=collate,
-        pin_memory=torch.cuda.is_available(), drop_last=False, worker_init_fn=_seed_worker, generator=gen,
-        persistent_workers=False,
-    )
-    return loader, sampler
+    return make_loader(dataset, batch_size, shuffle=False, workers=workers, seed=seed + dist.rank, sampler=sampler), sampler
 
 
 def make_eval_loader(dataset: Dataset, batch_size: int, dist: DistInfo, workers: int = 0) -> DataLoader:
-    return DataLoader(
-        dataset, batch_size=batch_size, sampler=ShardSampler(len(dataset), dist), num_workers=workers,
-        collate_fn=getattr(dataset, "collate_fn", None) or collate_fn(), pin_memory=torch.cuda.is_available(),
-    )
+    """The evaluation loader: this rank's :class:`ShardSampler` shard, in order."""
+    from ..data.build import make_loader
+
+    return make_loader(dataset, batch_size, shuffle=False, workers=workers, sampler=ShardSampler(len(dataset), dist))
 
 
 def steps_per_epoch(num_batches: int, grad_accum: int) -> int:
