@@ -98,6 +98,8 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu", task: str | Non
                 "not only tensors and plain values (loading it could run code). Only load files you trust."
             ) from None
         raise WeightsError(f"{path}: corrupt, or not a plain PyTorch checkpoint (unsupported pickle content)") from None
+    except (MemoryError, torch.OutOfMemoryError):
+        raise  # not the file's fault
     except Exception as e:  # noqa: BLE001 - any failure to parse a user's file is a user error
         # truncated archives surface as RuntimeError, EOFError, BadZipFile, even KeyError
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
