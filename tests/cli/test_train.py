@@ -51,6 +51,8 @@ def test_train_then_eval(config, tmp_path, capsys):
     printed = _json(capsys.readouterr().out)
     assert printed == json.loads((tmp_path / "m.json").read_text())
     assert printed["accuracy"] == summary["best"]
+    assert main(["eval", str(config), "--weights", str(run / "best.pt"), "data.classes=[day,night]"]) == 2
+    assert "the checkpoint's classes ['dark', 'light'] differ from the data set's ['day', 'night']" in capsys.readouterr().err
     # resume auto: continues from step 18 to 6 more steps
     assert main(["train", str(config), "train.epochs=4", "--resume", "auto"]) == 0
     assert _json(capsys.readouterr().out)["step"] == 24
