@@ -20,6 +20,7 @@ def test_weight_decay_only_on_matrices_and_kernels():
     groups = param_groups(_net(), 1e-4)
     assert [p.ndim for p in groups[0]["params"]] == [4, 2] and groups[0]["weight_decay"] == 1e-4
     assert all(p.ndim == 1 for p in groups[1]["params"]) and groups[1]["weight_decay"] == 0.0
+    assert len(param_groups(_net(), 0.0)) == 1
 
 
 def test_build_optimizer_kinds():

@@ -159,3 +159,21 @@ def test_mixed_precision_paths_with_scaler_and_clipping(tmp_path):
     assert rows[-1]["loss"] < rows[0]["loss"]
     scaler = load_checkpoint(tmp_path / "toy" / "last.pt")["scaler"]
     assert scaler["scale"] == trainer.scaler.get_scale() and scaler["scale"] > 2.0**10  # grew: no inf steps
+
+
+def test_model_defined_loss_total_is_what_is_optimised_and_logged(tmp_path):
+    class Weighted(T.ToyCNN):
+        def forward(self, images, targets=None):
+            out = super().forward(images, targets)
+            if self.training:
+                out["aux"] = out["cls"].detach() * 0 + 2.0  # a constant extra term
+            return out
+
+        def loss_total(self, losses):
+            return losses["cls"] + 0.5 * losses["aux"]
+
+    cfg = T.toy_config(tmp_path, epochs=1, eval_every=0)
+    train(cfg, model=Weighted(), train_set=T.ToyImages(8))
+    rows = [json.loads(x) for x in (tmp_path / "toy" / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["loss"] == pytest.approx(r["loss_cls"] + 0.5 * r["loss_aux"]) for r in rows)
+    assert rows[0]["loss_aux"] == 2.0

@@ -113,6 +113,8 @@ class Trainer:
         self._sums: dict[str, Any] = {}  # running loss sums of the next log row (device tensors)
         self._steps_since = 0
         self._last_eval: EvalResult | None = None
+        total = getattr(model, "loss_total", None)
+        self._loss_total = total if callable(total) else None
         self._move = not (self.device.type == "cpu" and not tc.channels_last)  # CPU batches are already home
         self._params = [p for g in self.optimizers[0].param_groups for p in g["params"]]
 
@@ -227,8 +229,11 @@ class Trainer:
         self.scaler.step(optimizer)
 
     def _loss(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
-        total = getattr(self.net, "loss_total", None)
-        return total(losses) if callable(total) else sum(losses.values())
+        if self._loss_total is not None:
+            return self._loss_total(losses)
+        if len(losses) == 1:
+            return next(iter(losses.values()))
+        return sum(losses.values())
 
     def _accumulate(self, key: str, value) -> None:
         """Add a detached loss to the running sum of the log row (no host sync)."""
@@ -246,7 +251,7 @@ class Trainer:
                 loss = self._loss(losses)
             self.scaler.scale(loss / self.accum if self.accum > 1 else loss).backward()
         self._accumulate("loss", loss.detach())
-        if len(losses) > 1 or callable(getattr(self.net, "loss_total", None)):
+        if len(losses) > 1 or self._loss_total is not None:
             for k, v in losses.items():
                 self._accumulate(k if k.startswith("loss") else f"loss_{k}", v.detach())
         else:  # one term: its sum is the total's
