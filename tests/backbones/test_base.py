@@ -28,7 +28,10 @@ def expected_size(name: str, h: int, key: str) -> int:
 
 
 def test_every_network_is_registered_in_both_forms():
-    assert BACKBONES.names() == EXPECTED
+    # darknet24 (YOLOv1's network) is a detection backbone only, with no classifier form;
+    # tiny_test is registered by the model tests
+    assert set(EXPECTED) <= set(BACKBONES.names())
+    assert set(BACKBONES.names()) - set(EXPECTED) <= {"darknet24", "tiny_test"}
     assert CLASSIFIERS.names() == EXPECTED
     for e in BACKBONES.entries():
         assert e.task == "backbone"
