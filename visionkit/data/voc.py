@@ -24,7 +24,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 
 from ..errors import DataError
 from ..registry import DATASETS

@@ -58,3 +58,14 @@ def batch_images(images: Images, size_divisible: int = 1) -> tuple[torch.Tensor,
     for b, im in zip(batch, images):
         b[:, : im.shape[-2], : im.shape[-1]].copy_(im)
     return batch, sizes
+
+
+def build_backbone(name: str, pretrained: bool, frozen_stages: int = 0) -> nn.Module:
+    """A zoo backbone for a task head (``frozen_stages`` only passed when set, so backbones
+    that cannot freeze still build)."""
+    from ..registry import BACKBONES
+
+    kwargs = {"pretrained": pretrained}
+    if frozen_stages:
+        kwargs["frozen_stages"] = frozen_stages
+    return BACKBONES.build(name, where="model.backbone", **kwargs)

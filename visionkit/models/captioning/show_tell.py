@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...registry import BACKBONES, MODELS
-from ..common import Images, Normalize, batch_images
+from ...registry import MODELS
+from ..common import Images, Normalize, batch_images, build_backbone
 from .decode import beam_search, greedy_decode
 
 PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3
@@ -122,5 +122,5 @@ def show_tell(
     the engine from the training set."""
     if len(classes) < 5:
         raise ValueError("show_tell needs the vocabulary as `classes` (from the captions data set)")
-    body = BACKBONES.build(backbone, where="model.backbone", pretrained=pretrained)
+    body = build_backbone(backbone, pretrained)
     return ShowTell(ImageEncoder(body, embed_dim, train_backbone), list(classes), embed_dim, hidden, dropout, beam_size, max_len, length_alpha)

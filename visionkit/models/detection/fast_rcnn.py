@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from ...registry import BACKBONES, MODELS
-from ..common import Images, Normalize, batch_images
+from ...registry import MODELS
+from ..common import Images, Normalize, batch_images, build_backbone
 from .faster_rcnn import ReduceNeck
 from .proposals import SelectiveSearchProposer, default_cache_dir
 from .roi_heads import Predictor, RoIHeads, RoIPooler, TwoMLPHead
@@ -60,10 +60,7 @@ def fast_rcnn(
 ) -> FastRCNN:
     """Fast R-CNN on any zoo backbone; proposals are cached in ``proposal_cache``
     (default ``$VISIONKIT_CACHE/proposals``)."""
-    bb_kwargs = {"pretrained": pretrained}
-    if frozen_stages:
-        bb_kwargs["frozen_stages"] = frozen_stages
-    body = BACKBONES.build(backbone, where="model.backbone", **bb_kwargs)
+    body = build_backbone(backbone, pretrained, frozen_stages)
     name = feature or body.last
     neck = ReduceNeck(name, body.out_channels[name], neck_channels)
     heads = RoIHeads(

@@ -20,8 +20,8 @@ from torch import nn
 from torchvision.ops import FeaturePyramidNetwork
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
-from ...registry import BACKBONES, MODELS
-from ..common import Images, Normalize, batch_images
+from ...registry import MODELS
+from ..common import Images, Normalize, batch_images, build_backbone
 from .anchors import AnchorGenerator
 from .roi_heads import Predictor, RoIHeads, RoIPooler, TwoMLPHead
 from .rpn import RegionProposalNetwork, RPNHead
@@ -101,10 +101,7 @@ def faster_rcnn(
     map (``feature``, default the backbone's last) after a 1×1 channel reduction to
     ``neck_channels`` (0 keeps the backbone's channels, as in torchvision's tutorial). With
     FPN, give one anchor size per level in ``anchor_sizes`` (p3..p6)."""
-    bb_kwargs = {"pretrained": pretrained}
-    if frozen_stages:
-        bb_kwargs["frozen_stages"] = frozen_stages
-    body = BACKBONES.build(backbone, where="model.backbone", **bb_kwargs)
+    body = build_backbone(backbone, pretrained, frozen_stages)
     if fpn:
         neck = FPNNeck(body.out_channels, list(fpn_levels), neck_channels or 256)
         stride = body.strides[fpn_levels[0]]

@@ -22,8 +22,8 @@ import torch
 from torch import nn
 from torchvision.ops import roi_align
 
-from ...registry import BACKBONES, MODELS
-from ..common import Images, Normalize, batch_images
+from ...registry import MODELS
+from ..common import Images, Normalize, batch_images, build_backbone
 from .proposals import SelectiveSearchProposer, default_cache_dir
 from .roi_heads import Predictor, RoIHeads
 
@@ -93,10 +93,7 @@ def rcnn(
     max_det: int = 100,
 ) -> RCNN:
     """R-CNN on any zoo backbone; ``warp_size`` 224 as in the paper (smaller is much faster)."""
-    bb_kwargs = {"pretrained": pretrained}
-    if frozen_stages:
-        bb_kwargs["frozen_stages"] = frozen_stages
-    cnn = RegionCNN(BACKBONES.build(backbone, where="model.backbone", **bb_kwargs), chunk)
+    cnn = RegionCNN(build_backbone(backbone, pretrained, frozen_stages), chunk)
     heads = RoIHeads(
         WarpRegions(warp_size, context), cnn, Predictor(cnn.out_features, num_classes),
         batch_size_per_image=rois_per_image, positive_fraction=fg_fraction,

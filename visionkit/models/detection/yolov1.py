@@ -24,8 +24,8 @@ import math
 import torch
 from torch import nn
 
-from ...registry import BACKBONES, MODELS
-from ..common import Images, Normalize, batch_images
+from ...registry import MODELS
+from ..common import Images, Normalize, batch_images, build_backbone
 from .yolo_loss import decode_predictions, encode_targets, yolo_loss
 
 
@@ -154,10 +154,7 @@ def yolov1(
     max_det: int = 100,
 ) -> YOLOv1:
     """YOLOv1 on any zoo backbone (``darknet24`` for the paper's network)."""
-    bb_kwargs = {"pretrained": pretrained}
-    if frozen_stages:
-        bb_kwargs["frozen_stages"] = frozen_stages
-    body = BACKBONES.build(backbone, where="model.backbone", **bb_kwargs)
+    body = build_backbone(backbone, pretrained, frozen_stages)
     return YOLOv1(
         body, num_classes, grid, boxes_per_cell, img_size, head, hidden, activation,
         lambda_coord, lambda_noobj, score_thresh, nms_thresh, max_det,

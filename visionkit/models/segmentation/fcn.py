@@ -20,8 +20,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ...registry import BACKBONES, MODELS
-from ..common import Images, Normalize, batch_images
+from ...registry import MODELS
+from ..common import Images, Normalize, batch_images, build_backbone
 from .losses import segmentation_loss
 from .upsample import BilinearUpsample
 
@@ -132,8 +132,5 @@ def fcn(
 ) -> FCN:
     """FCN-32s/16s/8s (``variant``) on any zoo backbone. The paper's VGG-16 setting is
     ``backbone=vgg16, fc_channels=4096, fc_kernel=7``; ``fc_channels=0`` scores c5 directly."""
-    bb_kwargs = {"pretrained": pretrained}
-    if frozen_stages:
-        bb_kwargs["frozen_stages"] = frozen_stages
-    body = BACKBONES.build(backbone, where="model.backbone", **bb_kwargs)
+    body = build_backbone(backbone, pretrained, frozen_stages)
     return FCN(body, num_classes, variant, fc_channels, fc_kernel, ignore_index, class_weights, dice_weight)
