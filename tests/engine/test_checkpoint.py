@@ -105,3 +105,26 @@ def test_build_from_checkpoint_prefers_ema(tmp_path):
     save_checkpoint(tmp_path / "bad.pt", state)
     with pytest.raises(WeightsError, match="do not fit model 'toy_cnn'"):
         build_from_checkpoint(tmp_path / "bad.pt")
+
+
+def test_rebuilding_from_a_checkpoint_never_needs_imagenet_weights(tmp_path, monkeypatch):
+    """A fresh install without the ImageNet file must still load a trained checkpoint."""
+    import torch
+
+    from visionkit.backbones import weights
+    from visionkit.config import build_config, to_dict
+    from visionkit.engine.build import build_model
+    from visionkit.engine.checkpoint import build_from_checkpoint, save_checkpoint
+
+    cfg = build_config({"task": "detection", "model": {"name": "yolov1", "backbone": "mobilenet_v2", "pretrained": True, "grid": 7, "img_size": 224}})
+    model = build_model(cfg, ["a", "b"], pretrained=False)
+    save_checkpoint(tmp_path / "m.pt", {"model": model.state_dict(), "config": to_dict(cfg), "task": "detection", "classes": ["a", "b"]})
+
+    def no_weights(*a, **k):
+        raise AssertionError("tried to load ImageNet weights")
+
+    monkeypatch.setattr(weights, "load_pretrained", no_weights)
+    rebuilt, _, classes = build_from_checkpoint(tmp_path / "m.pt")
+    assert classes == ["a", "b"]
+    for (k, a), b in zip(model.state_dict().items(), rebuilt.state_dict().values()):
+        assert torch.equal(a, b), k

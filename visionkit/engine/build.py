@@ -25,12 +25,13 @@ from ..registry import MODELS
 from .distributed import DistInfo
 
 
-def build_model(cfg: Config, classes: list[str] | tuple[str, ...] | None = None) -> torch.nn.Module:
+def build_model(cfg: Config, classes: list[str] | tuple[str, ...] | None = None, pretrained: bool = True) -> torch.nn.Module:
     """``MODELS.build(cfg.model["name"], **rest)``, adding ``num_classes=len(classes)`` when the
     builder takes ``num_classes`` and the config does not set it (and likewise
     ``ignore_index=cfg.data.ignore_index``, so a segmentation loss ignores the data's void label;
     and ``classes=list(classes)`` for builders that need the names themselves, such as a caption
-    model whose classes are its vocabulary)."""
+    model whose classes are its vocabulary). ``pretrained=False`` skips ImageNet weights whatever
+    the config says: a model about to receive a checkpoint's weights must not need them."""
     if not cfg.model or "name" not in cfg.model:
         raise ConfigError("config: the model section needs a 'name'")
     kwargs = dict(cfg.model)
@@ -42,6 +43,8 @@ def build_model(cfg: Config, classes: list[str] | tuple[str, ...] | None = None)
         kwargs["classes"] = list(classes)  # e.g. a caption model's vocabulary
     if "ignore_index" in entry.params() and "ignore_index" not in kwargs:
         kwargs["ignore_index"] = cfg.data.ignore_index
+    if not pretrained and "pretrained" in entry.params():
+        kwargs["pretrained"] = False
     return MODELS.build(name, where=f"model ({name})", **kwargs)
 
 

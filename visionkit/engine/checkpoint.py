@@ -127,7 +127,7 @@ def build_from_checkpoint(ckpt: dict | str | Path, use_ema: bool = True):
     except ConfigError as e:
         raise WeightsError(f"checkpoint config no longer valid: {e}") from None
     classes = list(ckpt.get("classes") or [])
-    model = build_model(cfg, classes)
+    model = build_model(cfg, classes, pretrained=False)  # the checkpoint brings every weight
     weights = ckpt["model"]
     if use_ema and ckpt.get("ema"):
         weights = ema_weights(ckpt["ema"])
