@@ -1,0 +1,101 @@
+"""YOLOv1 speed: end-to-end images/s (JPEG decode -> letterbox -> network -> NMS -> boxes in
+original pixels, the path of ``visionkit detect``) at batch 1, and the network's share of this
+machine's measured fp32 matmul peak (FLOPs / time / peak). On CUDA, images/s at batch 1 and 32.
+
+    python tools/bench_yolo.py --weights runs/yolov1_bccd/best.pt --images $VISIONKIT_DATA/bccd/JPEGImages
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+
+def matmul_peak(device: str, n: int = 2048, repeats: int = 10) -> float:
+    """Best observed fp32 GFLOP/s of an n×n matmul (2·n³ FLOPs)."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    best = 0.0
+    for _ in range(repeats):
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        a @ b
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        best = max(best, 2 * n**3 / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--weights", required=True)
+    ap.add_argument("--images", required=True, help="a folder of images")
+    ap.add_argument("--n", type=int, default=50, help="images to time")
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args()
+
+    from visionkit.api import load_model
+    from visionkit.summary import summarize
+
+    predictor = load_model(args.weights, device=args.device)
+    model = predictor.model
+    size = predictor.img_size if isinstance(predictor.img_size, int) else predictor.img_size[0]
+    paths = sorted(Path(args.images).glob("*.jpg"))[: args.n]
+    for r in predictor.stream(paths[:3]):  # warm-up
+        pass
+    t = time.perf_counter()
+    n = sum(1 for _ in predictor.stream(paths, batch=1))
+    end_to_end = n / (time.perf_counter() - t)
+
+    x = torch.rand(1, 3, size, size, device=args.device)
+    with torch.inference_mode():
+        times = []
+        for _ in range(20):
+            t = time.perf_counter()
+            feats = model.backbone(model.normalize(x))[model.backbone.last]
+            model.head(feats)
+            if args.device.startswith("cuda"):
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - t)
+    net_time = statistics.median(times)
+    cpu_model = model.to("cpu")
+    macs = summarize(torch.nn.Sequential(cpu_model.normalize, _Body(cpu_model)), (3, size, size)).macs
+    model.to(args.device)
+    peak = matmul_peak(args.device)
+    achieved = 2 * macs / net_time / 1e9
+    print(f"device {args.device}, input {size}x{size}, threads {torch.get_num_threads()}")
+    print(f"end to end (decode..boxes), batch 1: {end_to_end:.1f} images/s over {n} BCCD images (goal >= 30 on CPU)")
+    print(f"network only: {net_time * 1000:.1f} ms/image = {1 / net_time:.1f} images/s; {2 * macs / 1e9:.2f} GFLOPs/image")
+    print(f"fp32 matmul peak {peak:.0f} GFLOP/s; network achieves {achieved:.1f} GFLOP/s = {achieved / peak:.1%} of peak")
+    if args.device.startswith("cuda"):
+        for bs in (1, 32):
+            xb = torch.rand(bs, 3, size, size, device=args.device)
+            with torch.inference_mode():
+                for _ in range(3):
+                    model(xb)
+                torch.cuda.synchronize()
+                t = time.perf_counter()
+                for _ in range(10):
+                    model(xb)
+                torch.cuda.synchronize()
+            print(f"GPU batch {bs}: {10 * bs / (time.perf_counter() - t):.1f} images/s (network + NMS)")
+
+
+class _Body(torch.nn.Module):
+    """Backbone + head, for counting multiply-adds."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.backbone, self.head = model.backbone, model.head
+
+    def forward(self, x):
+        return self.head(self.backbone(x)[self.backbone.last])
+
+
+if __name__ == "__main__":
+    main()
