@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "segment": ("predict:segment", "Segment images, folders, globs or videos."),
     "caption": ("predict:caption", "Caption images (Show and Tell)."),
     "export": ("export:export", "Export a trained model to ONNX or TorchScript."),
+    "generate": ("generate:generate", "Sample image grids or latent walks from a trained GAN."),
 }
 
 
