@@ -130,8 +130,12 @@ def set_thresholds(model: torch.nn.Module, conf=None, iou=None, max_det=None) ->
 
 
 class Predictor:
-    def __init__(self, model, cfg, classes, device=torch.device("cpu"), name: str = "", cat_ids=None):
+    def __init__(self, model, cfg, classes, device=torch.device("cpu"), name: str = "", cat_ids=None, fuse: bool = True):
+        from .models.common import fuse_conv_bn
+
         self.model, self.cfg, self.names = model.to(device).eval(), cfg, list(classes)
+        if fuse:
+            fuse_conv_bn(self.model)  # BN folded into the conv before it: fewer passes over memory
         self.device, self.name, self.cat_ids = device, name, cat_ids
         self.task = getattr(model, "task", "") or cfg.task
         self.img_size, self.resize = cfg.data.img_size, cfg.data.resize

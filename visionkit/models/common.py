@@ -69,3 +69,24 @@ def build_backbone(name: str, pretrained: bool, frozen_stages: int = 0) -> nn.Mo
     if frozen_stages:
         kwargs["frozen_stages"] = frozen_stages
     return BACKBONES.build(name, where="model.backbone", **kwargs)
+
+
+@torch.no_grad()
+def fuse_conv_bn(model: nn.Module) -> int:
+    """Fold every BatchNorm that directly follows a convolution inside an ``nn.Sequential``
+    into that convolution (eval mode only: the running statistics become conv weights).
+    Returns how many pairs were fused. Outputs are unchanged up to float rounding."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    if model.training:
+        raise RuntimeError("fuse_conv_bn needs a model in eval mode")
+    fused = 0
+    for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
+        names = list(seq._modules)
+        for a, b in zip(names, names[1:]):
+            conv, bn = seq._modules[a], seq._modules[b]
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                seq._modules[a] = fuse_conv_bn_eval(conv, bn)
+                seq._modules[b] = nn.Identity()
+                fused += 1
+    return fused
