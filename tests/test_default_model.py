@@ -1,0 +1,25 @@
+"""The bundled default detector: loads from the package with no other files, and finds the
+cells of a sample image that is not in its training split."""
+
+from pathlib import Path
+
+from visionkit import load_model
+from visionkit.api import ASSETS, BUILTIN
+
+SAMPLE = Path(__file__).parents[1] / "data" / "samples" / "BloodImage_00007.jpg"  # a BCCD test image
+
+
+def test_default_detector_ships_compact():
+    path = ASSETS / BUILTIN["default-detector"][0]
+    assert path.is_file() and path.stat().st_size < 15e6
+
+
+def test_default_detector_finds_cells_in_the_sample(monkeypatch):
+    monkeypatch.setenv("VISIONKIT_OFFLINE", "1")  # no ImageNet file, no network: the package suffices
+    model = load_model("default-detector")
+    assert model.names == ["RBC", "WBC", "Platelets"]
+    (res,) = model.predict(SAMPLE, conf=0.25)
+    names = [model.names[label - 1] for label in res.labels]
+    assert names.count("RBC") >= 5 and "WBC" in names  # ground truth: 17 RBC, 1 WBC
+    h, w = res.image.shape[:2]
+    assert (res.boxes[:, 2] <= w).all() and (res.boxes[:, 3] <= h).all()
