@@ -191,6 +191,7 @@ class Trainer:
         state = self._state()  # every rank takes part in gathering the RNG states
         if self.is_main:
             save_checkpoint(self.run_dir / name, state)
+            self.logger.flush()  # the logs never lag behind the checkpoint a resume starts from
 
     # ------------------------------------------------------------------------ stepping
 
