@@ -70,10 +70,10 @@ class Result:
             return f"error: {self.error}"
         if self.task == "captioning":
             return self.captions[0] if self.captions else ""
-        values = self.labels if self.task == "detection" else (np.unique(self.mask) if self.mask is not None else [])
         if self.task == "segmentation":
-            return ", ".join(self._name(int(v) + 1) for v in values) or "(nothing)"
-        counts = np.bincount(np.asarray(values, np.int64), minlength=1)
+            present = np.unique(self.mask) if self.mask is not None else []
+            return ", ".join(self._name(int(v) + 1) for v in present) or "(nothing)"  # mask values are 0..K-1
+        counts = np.bincount(np.asarray(self.labels, np.int64), minlength=1)
         parts = [f"{c} {self._name(i)}" for i, c in enumerate(counts) if c and i > 0]
         return ", ".join(parts) or "(no detections)"
 

@@ -114,7 +114,7 @@ class RoIHeads(nn.Module):
         for rois, t in zip(proposals, targets):
             gt, gt_labels = t["boxes"].to(rois.dtype), t["labels"]
             rois = torch.cat([rois, gt])
-            m = self.matcher(gt, rois) if gt.numel() else torch.full((rois.shape[0],), BELOW_LOW, device=rois.device)
+            m = self.matcher(gt, rois)  # no GT: every RoI is BELOW_LOW
             labels = gt_labels[m.clamp(min=0)].long() if gt.numel() else torch.zeros_like(m)
             labels[m < 0] = 0  # [bg_iou_low, fg_iou): background
             if self.bg_iou_low > 0 and gt.numel():

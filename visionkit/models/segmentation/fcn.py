@@ -42,11 +42,14 @@ class ConvClassifier(nn.Module):
 
     @torch.no_grad()
     def load_from_linear(self, fc6: nn.Linear, fc7: nn.Linear) -> None:
-        """Convolutionise a VGG classifier: Linear(C·k·k -> n) becomes Conv(C -> n, k×k)."""
-        self.fc6.weight.copy_(fc6.weight.view_as(self.fc6.weight))
-        self.fc6.bias.copy_(fc6.bias)
-        self.fc7.weight.copy_(fc7.weight.view_as(self.fc7.weight))
-        self.fc7.bias.copy_(fc7.bias)
+        """Convolutionise a VGG classifier (``backbones.vgg.linear_to_conv``): Linear(C·k·k -> n)
+        becomes Conv(C -> n, k×k); this layer keeps its own padding."""
+        from ...backbones.vgg import linear_to_conv
+
+        for ours, fc in ((self.fc6, fc6), (self.fc7, fc7)):
+            conv = linear_to_conv(fc, ours.in_channels, ours.kernel_size[0])
+            ours.weight.copy_(conv.weight)
+            ours.bias.copy_(conv.bias)
 
 
 def _zero_conv1x1(cin: int, cout: int) -> nn.Conv2d:
