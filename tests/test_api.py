@@ -1,8 +1,11 @@
+from pathlib import Path
+
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
-from visionkit.api import Predictor, Result, set_thresholds
+from visionkit.api import Predictor, Result, prefetch, set_thresholds
 from visionkit.config import build_config
 
 
@@ -67,3 +70,66 @@ def test_set_thresholds_reaches_every_submodule():
 def test_errors_become_results_not_exceptions():
     res = list(_predictor(FixedDetector()).stream(["/nonexistent.jpg", np.zeros((8, 8, 3), np.uint8)]))
     assert res[0].error and res[1].error == "" and isinstance(res[1], Result)
+
+
+def _folder_with_bad_items(tmp_path):
+    """Six good images of different sizes (so their boxes differ) with a truncated JPEG and a
+    text file named .png in the middle, and a .txt file that the folder listing skips."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    names = ["a.jpg", "b.png", "c_corrupt.jpg", "d.jpg", "e_text.png", "f.jpg", "g.png", "h.jpg"]
+    for k, name in enumerate(names):
+        cv2.imwrite(str(tmp_path / name), rng.integers(0, 255, (40 + 7 * k, 90 - 5 * k, 3), dtype=np.uint8))
+    data = (tmp_path / "c_corrupt.jpg").read_bytes()
+    (tmp_path / "c_corrupt.jpg").write_bytes(data[: len(data) // 2])
+    (tmp_path / "e_text.png").write_text("not an image")
+    (tmp_path / "notes.txt").write_text("skipped")
+    return tmp_path
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_workers_give_the_same_results_in_the_same_order(tmp_path, batch):
+    folder = _folder_with_bad_items(tmp_path)
+    predictor = _predictor(FixedDetector())
+    sync = predictor.predict(folder, batch=batch, workers=0)
+    threaded = predictor.predict(folder, batch=batch, workers=2)
+    assert [Path(r.path).name for r in threaded] == [Path(r.path).name for r in sync] == [
+        "a.jpg", "b.png", "c_corrupt.jpg", "d.jpg", "e_text.png", "f.jpg", "g.png", "h.jpg"]
+    assert [bool(r.error) for r in threaded] == [False, False, True, False, True, False, False, False]
+    assert [r.error for r in threaded] == [r.error for r in sync]
+    for a, b in zip(sync, threaded):
+        assert np.array_equal(a.boxes, b.boxes) and np.array_equal(a.labels, b.labels) and np.array_equal(a.scores, b.scores)
+        assert (a.image is None and b.image is None) or np.array_equal(a.image, b.image)
+    assert len({tuple(r.boxes[0]) for r in sync if not r.error}) == 6  # each image its own box
+
+
+def test_workers_read_videos_and_arrays_in_order(tmp_path):
+    import cv2
+
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5, (32, 24))
+    for k in range(3):
+        writer.write(np.full((24, 32, 3), 40 * k, np.uint8))
+    writer.release()
+    sources = [np.zeros((20, 30, 3), np.uint8), video, np.zeros((4, 4), np.float32), np.zeros((30, 20, 3), np.uint8)]
+    predictor = _predictor(FixedDetector())
+    sync, threaded = predictor.predict(sources, workers=0), predictor.predict(sources, workers=3, batch=2)
+    assert [r.path for r in threaded] == [r.path for r in sync] == ["array0", f"{video}#0", f"{video}#1", f"{video}#2", "array2", "array3"]
+    assert [bool(r.error) for r in threaded] == [False, False, False, False, True, False]
+    assert all(np.array_equal(a.boxes, b.boxes) for a, b in zip(sync, threaded))
+
+
+def test_prefetch_stays_bounded_and_stops_early():
+    pulled = []
+
+    def items():
+        for k in range(100):
+            pulled.append(k)
+            yield k
+
+    gen = prefetch(items(), lambda k: k * k, workers=2, ahead=4)
+    assert [next(gen) for _ in range(3)] == [0, 1, 4]
+    assert len(pulled) <= 3 + 4  # at most `ahead` items beyond what was consumed
+    gen.close()  # stopping early neither hangs nor pulls the rest
+    assert len(pulled) < 100

@@ -3,6 +3,8 @@ cells of a sample image that is not in its training split."""
 
 from pathlib import Path
 
+import torch
+
 from visionkit import load_model
 from visionkit.api import ASSETS, BUILTIN
 
@@ -23,3 +25,20 @@ def test_default_detector_finds_cells_in_the_sample(monkeypatch):
     assert names.count("RBC") >= 5 and "WBC" in names  # ground truth: 17 RBC, 1 WBC
     h, w = res.image.shape[:2]
     assert (res.boxes[:, 2] <= w).all() and (res.boxes[:, 3] <= h).all()
+
+
+def test_default_detector_same_boxes_channels_last_and_workers(monkeypatch):
+    """Channels-last (on by default on CPU) and decoding in worker threads change only speed."""
+    import numpy as np
+
+    monkeypatch.setenv("VISIONKIT_OFFLINE", "1")
+    fast = load_model("default-detector", device="cpu")
+    assert fast.channels_last
+    plain = load_model("default-detector", device="cpu")
+    plain.model.to(memory_format=torch.contiguous_format)
+    plain.channels_last = False
+    samples = sorted(SAMPLE.parent.glob("*.jpg"))
+    a, b = plain.predict(samples, conf=0.25, workers=0), fast.predict(samples, conf=0.25, workers=2)
+    assert [r.path for r in a] == [r.path for r in b]
+    for x, y in zip(a, b):
+        assert np.array_equal(x.labels, y.labels) and np.allclose(x.boxes, y.boxes, atol=0.05)

@@ -4,6 +4,11 @@ A source is an image path, a folder (its images, sorted), a glob pattern, a vide
 (read frame by frame), a numpy HWC uint8 RGB array, or a list of any of these. Bad items
 (missing paths, unreadable or corrupt files) never stop the stream: each becomes an
 :class:`Item` with ``error`` set, so a batch run goes on and lists them at the end.
+
+``iter_sources(..., decode=False)`` leaves image files undecoded (``Item.file`` set, no
+image) so that a caller can decode them elsewhere with :func:`load_item` (the predictor
+decodes in worker threads while the model runs). Video frames and arrays are always
+decoded in order here: a video capture is sequential and an array needs no decoding.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ class Item:
     image: Optional[np.ndarray] = None  # HWC uint8 RGB
     error: str = ""
     frame: int = -1  # frame index for videos
+    file: Optional[Path] = None  # an image file still to decode (iter_sources(decode=False))
 
 
 def _expand_one(src, index: int) -> Iterator[tuple[str, object]]:
@@ -74,10 +80,9 @@ def _video_frames(path: Path) -> Iterator[Item]:
         yield Item(str(path), error=f"{path}: video has no readable frames")
 
 
-def iter_sources(sources) -> Iterator[Item]:
-    """Decoded images (or errors) from ``sources``, in order."""
-    from .data.image import read_image
-
+def iter_sources(sources, decode: bool = True) -> Iterator[Item]:
+    """Decoded images (or errors) from ``sources``, in order; with ``decode=False`` image
+    files come undecoded (see :func:`load_item`)."""
     if isinstance(sources, (str, Path, np.ndarray)):
         sources = [sources]
     for index, src in enumerate(sources):
@@ -89,10 +94,21 @@ def iter_sources(sources) -> Iterator[Item]:
             elif obj.suffix.lower() in VIDEO_EXTS:
                 yield from _video_frames(obj)
             else:
-                try:
-                    yield Item(name, read_image(obj))
-                except UserError as e:
-                    yield Item(name, error=str(e))
+                item = Item(name, file=obj)
+                yield load_item(item) if decode else item
+
+
+def load_item(item: Item) -> Item:
+    """``item`` with its image file decoded (or its ``error`` set); other items unchanged.
+    Thread-safe: OpenCV releases the GIL while it decodes, so threads decode in parallel."""
+    from .data.image import read_image
+
+    if item.file is None or item.image is not None or item.error:
+        return item
+    try:
+        return Item(item.name, read_image(item.file), frame=item.frame)
+    except UserError as e:
+        return Item(item.name, error=str(e))
 
 
 def _array_item(name: str, arr: np.ndarray) -> Item:

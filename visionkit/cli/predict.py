@@ -34,6 +34,8 @@ def _options(fn):
         click.option("--classes", help="Keep only these classes: names or ids, comma-separated."),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
         click.option("--batch", type=int, default=1, show_default=True, help="Images per forward pass."),
+        click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True,
+                     help="Threads that decode the next images while the model runs (0: one after the other)."),
         click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default runs/<verb>)."),
         click.option("--save/--no-save", default=True, show_default=True, help="Write drawn images."),
         click.option("--quiet", "-q", is_flag=True, help="No table, no progress bar."),
@@ -71,7 +73,8 @@ def _output_name(name: str, used: set[str]) -> str:
     return out
 
 
-def run_predict(verb: str, sources, weights, model_name, conf, iou, max_det, imgsz, classes, device, batch, out_dir, save, quiet) -> int:
+def run_predict(verb: str, sources, weights, model_name, conf, iou, max_det, imgsz, classes, device, batch, out_dir, save, quiet,
+                workers: int = 0) -> int:
     from tqdm import tqdm
 
     from ..api import load_model
@@ -86,7 +89,8 @@ def run_predict(verb: str, sources, weights, model_name, conf, iou, max_det, img
     total = count_sources(list(sources))
     bar = tqdm(total=total, desc=verb, unit="img", disable=quiet or total == 1, leave=False)
     rows, bad, coco, used = [], [], [], set()
-    results = predictor.stream(list(sources), conf=conf, iou=iou, max_det=max_det, imgsz=imgsz, classes=keep, batch=batch)
+    results = predictor.stream(list(sources), conf=conf, iou=iou, max_det=max_det, imgsz=imgsz, classes=keep, batch=batch,
+                                workers=workers)
     for image_id, res in enumerate(results, start=1):
         bar.update(1)
         if res.error:
