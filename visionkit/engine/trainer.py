@@ -35,11 +35,12 @@ import torch
 from ..config import Config, save_config, to_dict
 from ..errors import ConfigError, UserError, WeightsError
 from . import distributed as D
-from .build import build_dataset, build_model, make_eval_loader, make_train_loader, model_task, steps_per_epoch
+from .build import attach_fid_extractor, build_dataset, build_model, make_eval_loader, make_train_loader, model_task, steps_per_epoch
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .device import amp_dtype, autocast, batch_size_of, resolve_device, seed_everything, split_batch, to_device
 from .evaluator import EvalResult, Evaluator, default_metric, metric_mode, save_predictions
 from .hook import StepContext
+from .malloc import tune_malloc
 from .logging import RunLogger, progress, quiet_mode
 from .optim import build_ema, build_optimizer, build_scheduler
 
@@ -55,6 +56,7 @@ class Trainer:
     def __init__(self, cfg: Config, model: torch.nn.Module | None = None, train_set=None, val_set=None,
                  classes: list[str] | None = None, resume: str | None = None):
         self.cfg, tc = cfg, cfg.train
+        tune_malloc()  # before the loaders fork: CPU steps stop page-faulting (engine/malloc.py)
         self.device = resolve_device(tc.device, None)
         self.dist = D.init_distributed(self.device.type)
         if self.device.type == "cuda" and tc.device in ("auto", "cuda"):
@@ -75,6 +77,7 @@ class Trainer:
         # model
         if model is None:
             model = build_model(cfg, self.classes)
+        attach_fid_extractor(model, cfg)
         for name, p in model.named_parameters():
             if any(name.startswith(prefix) for prefix in tc.freeze):
                 p.requires_grad_(False)
@@ -288,6 +291,8 @@ class Trainer:
                 self._epoch(log_every)
                 if self.step >= self.total_steps or (tc.eval_every and (self.epoch + 1) % tc.eval_every == 0):
                     self._evaluate_and_track()
+                if self.is_main and callable(getattr(self.net, "on_epoch_end", None)):
+                    self.net.on_epoch_end(self.run_dir, self.epoch + 1)  # e.g. the GAN's sample grid
                 self.epoch, self.epoch_batch = self.epoch + 1, 0
                 self.save("last.pt")
         finally:
