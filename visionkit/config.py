@@ -104,6 +104,7 @@ class EvalConfig:
     nms_iou: float = 0.5
     max_det: int = 100
     batch_size: int = 0  # 0 = data.batch_size
+    fid_weights: str = ""  # generation: a visionkit classifier checkpoint whose penultimate layer is the FID feature space
 
 
 @dataclass

@@ -94,3 +94,18 @@ def draw_caption(image: np.ndarray, text: str) -> np.ndarray:
     scale = max(0.4, img.shape[1] / 900)
     _label(img, text, 4, img.shape[0] - 4, (20, 20, 20), scale)
     return img
+
+
+def save_grid(images, path, nrow: int | None = None) -> None:
+    """Write N×C×H×W images in [0, 1] (a tensor) as one PNG grid, atomically; ``nrow`` images
+    per row (default: a square when N is a square number, else 8)."""
+    from torchvision.utils import make_grid
+
+    from .data.image import write_image
+
+    n = len(images)
+    if nrow is None:
+        root = int(round(n**0.5))
+        nrow = root if root * root == n else min(n, 8)
+    grid = make_grid(images.detach().float().cpu(), nrow=nrow, padding=2, pad_value=1.0)
+    write_image(path, (grid.permute(1, 2, 0) * 255).round().clamp(0, 255).byte().numpy())

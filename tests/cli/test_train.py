@@ -84,3 +84,37 @@ def test_undefined_metrics_are_null_in_json():
     from visionkit.cli.train import _json
 
     assert json.loads(_json({"mAP": float("nan"), "per": [1.0, float("inf")]})) == {"mAP": None, "per": [1.0, None]}
+
+
+def test_gan_measures_fid_with_a_trained_classifier_and_saves_epoch_grids(config, tmp_path, capsys):
+    base = yaml.safe_load(config.read_text())
+    base["data"]["img_size"] = 32
+    clf = dict(base, name="clf", model={"name": "classifier", "network": "lenet5", "num_classes": 2, "in_channels": 1})
+    (tmp_path / "clf.yaml").write_text(yaml.safe_dump(clf))
+    assert main(["train", str(tmp_path / "clf.yaml"), "train.epochs=1", "train.lr=0.01"]) == 0
+    capsys.readouterr()
+    weights = tmp_path / "runs" / "clf" / "last.pt"
+
+    gan = dict(base, name="gan", task="generation",
+               model={"name": "dcgan", "img_size": 32, "channels": 1, "z_dim": 8, "g_width": 8, "d_width": 8})
+    gan["data"] = dict(base["data"], classes=None, options={"task": "generation"})
+    gan["train"].update(epochs=2, optimizer="adam", lr=2e-4, betas=[0.5, 0.999], eval_every=1)
+    gan["eval"] = {"fid_weights": str(weights)}
+    (tmp_path / "gan.yaml").write_text(yaml.safe_dump(gan))
+    assert main(["train", str(tmp_path / "gan.yaml")]) == 0
+    summary = _json(capsys.readouterr().out)
+    assert summary["metrics"]["fid"] > 0 and summary["best"] == min(
+        r["val/fid"] for r in map(json.loads, (tmp_path / "runs" / "gan" / "metrics.jsonl").read_text().splitlines()) if "val/fid" in r)
+    import cv2
+
+    for epoch in (1, 2):  # the fixed-noise grid after every epoch: 8×8 images of 32 px, 2 px padding
+        grid = cv2.imread(str(tmp_path / "runs" / "gan" / "samples" / f"epoch_{epoch:03d}.png"))
+        assert grid.shape == (8 * 34 + 2, 8 * 34 + 2, 3)
+    ckpt = torch.load(tmp_path / "runs" / "gan" / "last.pt", weights_only=True)
+    assert not any(k.startswith("fid_extractor") or k == "grid_z" for k in ckpt["model"])  # the extractor stays outside
+
+    assert main(["eval", str(tmp_path / "gan.yaml"), "--weights", str(tmp_path / "runs" / "gan" / "last.pt")]) == 0
+    assert _json(capsys.readouterr().out)["fid"] > 0
+    assert main(["eval", str(tmp_path / "gan.yaml"), "--weights", str(tmp_path / "runs" / "gan" / "last.pt"),
+                 f"eval.fid_weights={tmp_path / 'nope.pt'}"]) == 2
+    assert "nope.pt" in capsys.readouterr().err

@@ -19,10 +19,8 @@ import click
 def generate(weights, n, out, seed, interpolate, device):
     """Generate images with a trained DCGAN."""
     import torch
-    from torchvision.utils import make_grid
-
     from ..api import resolve_weights
-    from ..data.image import write_image
+    from ..viz import save_grid
     from ..engine.checkpoint import build_from_checkpoint
     from ..engine.device import resolve_device
     from ..errors import UserError
@@ -41,7 +39,6 @@ def generate(weights, n, out, seed, interpolate, device):
         nrow = interpolate
     else:
         images = model.sample(n, generator=g)
-        nrow = int(n**0.5) if int(n**0.5) ** 2 == n else min(n, 8)
-    grid = make_grid(images.cpu(), nrow=nrow, padding=2, pad_value=1.0)
-    write_image(out, (grid.permute(1, 2, 0) * 255).round().clamp(0, 255).byte().numpy())
+        nrow = None
+    save_grid(images, out, nrow)
     click.echo(f"{len(images)} image(s) -> {out}")

@@ -121,3 +121,31 @@ def make_eval_loader(dataset: Dataset, batch_size: int, dist: DistInfo, workers:
 
 def steps_per_epoch(num_batches: int, grad_accum: int) -> int:
     return max(math.ceil(num_batches / max(grad_accum, 1)), 1)
+
+
+class _Features:
+    """``images -> N×D`` penultimate features of a trained classifier, as a plain callable (not
+    an ``nn.Module`` attribute, so it never enters the generator's state dict or optimizers)."""
+
+    def __init__(self, classifier: torch.nn.Module):
+        self.classifier = classifier.eval()
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        self.classifier.to(images.device)
+        return self.classifier.features(images.float())
+
+
+def attach_fid_extractor(model: torch.nn.Module, cfg) -> None:
+    """Give a generative ``model`` its FID feature space from ``eval.fid_weights`` (a classifier
+    checkpoint trained by visionkit, e.g. LeNet-5 on Fashion-MNIST). No-op without either."""
+    path = cfg.eval.fid_weights
+    if not path or not hasattr(model, "fid_extractor"):
+        return
+    from ..errors import ConfigError
+    from .checkpoint import build_from_checkpoint
+
+    classifier, _, _ = build_from_checkpoint(path)
+    if not callable(getattr(classifier, "features", None)):
+        raise ConfigError(f"eval.fid_weights: {path} is not a classifier checkpoint (no penultimate features)")
+    model.fid_extractor = _Features(classifier)

@@ -284,7 +284,7 @@ def evaluate_checkpoint(cfg, weights, split: str = "", use_ema: bool = True, dat
     split name; default ``cfg.eval.split``) of the data set in ``cfg``. Works under torchrun
     (each rank scores a shard). Returns ``(result, dataset)``."""
     from ..errors import DataError, WeightsError
-    from .build import build_dataset, build_model, make_eval_loader, model_task
+    from .build import attach_fid_extractor, build_dataset, build_model, make_eval_loader, model_task
     from .checkpoint import ema_weights, load_checkpoint
     from .device import amp_dtype, resolve_device
 
@@ -301,6 +301,7 @@ def evaluate_checkpoint(cfg, weights, split: str = "", use_ema: bool = True, dat
     if ds_classes and classes and ds_classes != classes:
         raise DataError(f"{weights}: the checkpoint's classes {classes} differ from the data set's {ds_classes}")
     model = build_model(cfg, classes)
+    attach_fid_extractor(model, cfg)
     state = ema_weights(ckpt["ema"]) if use_ema and ckpt.get("ema") else ckpt["model"]
     try:
         model.load_state_dict(state)

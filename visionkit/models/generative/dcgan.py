@@ -91,7 +91,8 @@ class DCGAN(nn.Module):
         self.generator = Generator(img_size, channels, z_dim, g_width)
         self.discriminator = Discriminator(img_size, channels, d_width)
         dcgan_init(self)
-        self.fid_extractor: nn.Module | None = None  # set by the caller to measure FID
+        self.fid_extractor = None  # a callable images -> N×D features, set by the engine (eval.fid_weights)
+        self.register_buffer("grid_z", torch.randn(64, z_dim, generator=torch.Generator().manual_seed(0)), persistent=False)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
@@ -118,6 +119,16 @@ class DCGAN(nn.Module):
         """Eval contract: as many generated images as ``images`` holds, ``[{"images": C×S×S}]``."""
         n = images.shape[0] if isinstance(images, torch.Tensor) else len(images)
         return [{"images": x} for x in self.sample(n)]
+
+    def on_epoch_end(self, run_dir, epoch: int) -> None:
+        """Engine hook: the same 64 noise vectors drawn after every epoch, as
+        ``samples/epoch_NNN.png`` -- the paper's way of watching a GAN learn (and not memorise)."""
+        from ...viz import save_grid
+
+        was_training = self.training
+        self.eval()
+        save_grid(self.sample(len(self.grid_z), z=self.grid_z), f"{run_dir}/samples/epoch_{epoch:03d}.png")
+        self.train(was_training)
 
     def fid_features(self, images: torch.Tensor) -> torch.Tensor:
         if self.fid_extractor is None:
