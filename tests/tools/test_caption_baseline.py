@@ -1,0 +1,20 @@
+"""tools/caption_baseline.py on the real COCO captions subset (ImageNet MobileNetV2 features)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+spec = importlib.util.spec_from_file_location("caption_baseline", ROOT / "tools" / "caption_baseline.py")
+caption_baseline = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(caption_baseline)
+
+
+def test_nearest_neighbour_baseline_scores_the_test_split(data_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VISIONKIT_DATA", str(data_dir))
+    out = tmp_path / "b.json"
+    assert caption_baseline.main([str(ROOT / "configs" / "show_tell_coco_captions.yaml"), "--k", "3", "--out", str(out)]) == 0
+    scores = json.loads(out.read_text())["nearest_k3"]
+    assert {"bleu1", "bleu2", "bleu3", "bleu4", "cider_d"} <= set(scores)
+    assert 0.3 < scores["bleu1"] < 1 and 0 < scores["bleu4"] < scores["bleu1"]  # borrowed captions share words
+    assert "NN: " in capsys.readouterr().out

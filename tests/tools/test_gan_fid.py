@@ -1,0 +1,52 @@
+"""tools/gan_fid.py on tiny IDX files: the floor and the GAN's FID in one run, and their ratio."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from visionkit.config import build_config, to_dict
+from visionkit.engine.checkpoint import save_checkpoint
+from visionkit.registry import MODELS
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+import engine_toys as T  # noqa: E402
+
+spec = importlib.util.spec_from_file_location("gan_fid", Path(__file__).parents[2] / "tools" / "gan_fid.py")
+gan_fid = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(gan_fid)
+
+
+def _save(path, task, model, data):
+    kwargs = {k: v for k, v in model.items() if k != "name"}
+    net = MODELS.build(model["name"], **kwargs)
+    cfg = build_config({"task": task, "model": model, "data": data})
+    save_checkpoint(path, {"model": net.state_dict(), "config": to_dict(cfg), "task": task, "classes": ["dark", "light"]})
+
+
+def test_floor_gan_and_ratio(tmp_path, capsys):
+    T.write_idx(tmp_path / "idx", "train", 40)
+    T.write_idx(tmp_path / "idx", "t10k", 16, seed=1)
+    data = {"format": "idx", "root": str(tmp_path / "idx"), "val": "test", "img_size": 32, "resize": "stretch",
+            "batch_size": 8, "workers": 0, "augment": {"hflip": 0.0}}
+    _save(tmp_path / "clf.pt", "classification", {"name": "classifier", "network": "lenet5", "num_classes": 2}, data)
+    gan = {"name": "dcgan", "img_size": 32, "channels": 1, "z_dim": 8, "g_width": 8, "d_width": 8}
+    _save(tmp_path / "gan.pt", "generation", gan, data)
+    cfg = {"task": "generation", "model": gan, "data": data, "eval": {"fid_weights": str(tmp_path / "clf.pt")}}
+    (tmp_path / "gan.yaml").write_text(yaml.safe_dump(cfg))
+
+    assert gan_fid.main([str(tmp_path / "gan.yaml"), "--weights", str(tmp_path / "gan.pt"), "--out", str(tmp_path / "f.json")]) == 0
+    out = json.loads((tmp_path / "f.json").read_text())
+    assert out["n"] == out["n_test"] == 16
+    assert 0 < out["fid_floor_train_vs_test"] < out["fid_gan_vs_test"]  # untrained noise is further from the data
+    assert out["ratio"] == pytest.approx(out["fid_gan_vs_test"] / out["fid_floor_train_vs_test"])
+    assert "ratio GAN / floor" in capsys.readouterr().out
+
+
+def test_without_fid_weights_is_a_one_line_error(tmp_path):
+    (tmp_path / "gan.yaml").write_text(yaml.safe_dump({"task": "generation", "model": {"name": "dcgan"}}))
+    with pytest.raises(gan_fid.UserError, match="eval.fid_weights is empty"):
+        gan_fid.main([str(tmp_path / "gan.yaml"), "--weights", str(tmp_path / "x.pt")])
