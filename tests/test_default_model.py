@@ -42,3 +42,23 @@ def test_default_detector_same_boxes_channels_last_and_workers(monkeypatch):
     assert [r.path for r in a] == [r.path for r in b]
     for x, y in zip(a, b):
         assert np.array_equal(x.labels, y.labels) and np.allclose(x.boxes, y.boxes, atol=0.05)
+
+
+def test_default_segmenter_ships_compact():
+    path = ASSETS / BUILTIN["default-segmenter"][0]
+    assert path.is_file() and path.stat().st_size < 20e6
+
+
+def test_default_segmenter_labels_a_camvid_test_frame(monkeypatch, data_dir):
+    """FCN-8s from the package on a CamVid *test* frame: full-size mask, most pixels right."""
+    import cv2
+
+    monkeypatch.setenv("VISIONKIT_OFFLINE", "1")
+    model = load_model("default-segmenter", device="cpu")
+    assert model.names[:4] == ["Sky", "Building", "Pole", "Road"] and len(model.names) == 11
+    image, label = (data_dir / "camvid" / p.lstrip("/") for p in (data_dir / "camvid" / "test.txt").read_text().split()[:2])
+    (res,) = model.predict(image)
+    truth = cv2.imread(str(label), cv2.IMREAD_UNCHANGED)
+    assert res.mask.shape == truth.shape == (360, 480)
+    valid = truth != 11  # void
+    assert (res.mask[valid] == truth[valid]).mean() > 0.85
