@@ -76,3 +76,21 @@ def test_beam_finds_a_better_sentence_than_greedy():
     state = (torch.zeros(1, 1, 1), torch.zeros(1, 1, 1))
     assert greedy_decode(Trap(), state, 1, 2, max_len=2)[0][0] == 5
     assert beam_search(Trap(), state, 1, 2, beam_size=2, max_len=5) == [6]
+
+
+def test_frozen_cnn_runs_once_per_distinct_image():
+    words, _ = _setup()
+    model = MODELS.build("show_tell", classes=words, backbone="tiny_test", pretrained=False, embed_dim=16, hidden=32)
+    enc, calls = model.encoder, []
+    enc.backbone.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[0]))
+    a, b = torch.rand(2, 3, 64, 64), torch.rand(1, 3, 64, 64)
+    first = enc.pooled(a)
+    assert calls == [2]
+    mixed = enc.pooled(torch.cat([a[1:], b, a[:1]]))  # two seen images, one new
+    assert calls == [2, 1]
+    assert torch.equal(mixed[0], first[1]) and torch.equal(mixed[2], first[0])
+    assert torch.allclose(mixed[1], enc._cnn(b)[0])
+    enc.load_state_dict(enc.state_dict())  # new weights forget the memo
+    enc.pooled(a)
+    assert calls[-1] == 2
+    assert not any("_memo" in k for k in model.state_dict())

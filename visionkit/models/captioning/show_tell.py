@@ -19,6 +19,8 @@ The CNN is a zoo backbone (ImageNet MobileNetV2 by default), frozen unless
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -33,7 +35,7 @@ PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3
 class ImageEncoder(nn.Module):
     """CNN -> global average pool -> linear image embedding ``W_I`` (with BN, as is common)."""
 
-    def __init__(self, backbone: nn.Module, embed_dim: int, train_backbone: bool = False):
+    def __init__(self, backbone: nn.Module, embed_dim: int, train_backbone: bool = False, cache_size: int = 20000):
         super().__init__()
         self.normalize = Normalize()
         self.backbone = backbone
@@ -43,9 +45,36 @@ class ImageEncoder(nn.Module):
         self.features = backbone.out_channels[backbone.last]
         self.embed = nn.Linear(self.features, embed_dim)
         self.bn = nn.BatchNorm1d(embed_dim)
+        self.cache_size = cache_size
+        self._memo: dict[bytes, torch.Tensor] = {}
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
-        """CNN(I): the globally pooled last feature map (also the nearest-neighbour baseline's features)."""
+        """CNN(I): the globally pooled last feature map (also the nearest-neighbour baseline's features).
+
+        A frozen CNN is a pure function of the pixels, so its output is memoised by the image's
+        content (a 128-bit BLAKE2 digest of its bytes): Show and Tell sees each image once per
+        reference caption per epoch, and the CNN then runs once per distinct image instead.
+        An augmented image has other bytes, hence its own entry; the memo holds at most
+        ``cache_size`` entries (about 5 KB each for MobileNetV2) and lives outside the state dict."""
+        if self.train_backbone:
+            return self._cnn(x)
+        keys = [hashlib.blake2b(img.detach().contiguous().cpu().numpy().tobytes(), digest_size=16).digest() for img in x]
+        todo = [i for i, k in enumerate(keys) if k not in self._memo]
+        if todo:
+            fresh = self._cnn(x[todo])
+            for i, f in zip(todo, fresh):
+                if len(self._memo) < self.cache_size:
+                    self._memo[keys[i]] = f
+            got = dict(zip(todo, fresh))
+        else:
+            got = {}
+        return torch.stack([got[i] if i in got else self._memo[k].to(x.device) for i, k in enumerate(keys)])
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        self._memo.clear()  # new weights: memoised features are stale
+        super()._load_from_state_dict(*args, **kwargs)
+
+    def _cnn(self, x: torch.Tensor) -> torch.Tensor:
         if not self.train_backbone:
             self.backbone.eval()  # frozen BN statistics
         with torch.set_grad_enabled(self.train_backbone and torch.is_grad_enabled()):
