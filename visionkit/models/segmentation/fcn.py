@@ -11,7 +11,9 @@ skip connections add finer predictions from earlier layers:
     FCN-8s:   ×2(×2(score(c5)) + score(c4)) + score(c3)           ×8  -> logits
 
 The skip scorers start at zero (as in the paper), so a 16s/8s net starts as its coarser
-parent. Inputs are zero-padded to a multiple of 32 and the logits cropped back, so any input
+parent. The paper learns the 2× upsamplers but keeps the final one fixed to bilinear; here the
+final one is learnable too (it starts bilinear; the trained CamVid nets in docs/RESULTS.md
+were trained this way). Inputs are zero-padded to a multiple of 32 and the logits cropped back, so any input
 size works and the output matches it exactly (the paper pads by 100 px and crops instead).
 """
 
