@@ -128,7 +128,7 @@ def test_segmentation_folders(tmp_path, capsys):
     gt = np.array([[0, 0, 1], [1, 2, 255]])
     pr = np.array([[0, 1, 1], [2, 2, 0]])
     _png(tmp_path / "gt" / "a.png", gt)
-    _png(tmp_path / "pred" / "a.png", pr)
+    _png(tmp_path / "pred" / "a_mask.png", pr)  # as `visionkit segment` names it
     _png(tmp_path / "gt" / "b.png", gt)  # no prediction for b
     _png(tmp_path / "gt" / "c.png", gt)
     _png(tmp_path / "pred" / "c.png", np.zeros((3, 3)))  # wrong size

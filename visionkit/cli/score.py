@@ -5,7 +5,8 @@ pycocotools (``--metric coco``) or the VOC devkit algorithm (``--metric voc07`` 
 ``--metric voc`` all-point). For VOC, an annotation's optional ``difficult`` key is honoured
 and ``iscrowd`` annotations also count as difficult (neither TP nor FP).
 
-Segmentation: two folders of class-index mask PNGs matched by file stem. Missing or bad
+Segmentation: two folders of class-index mask PNGs matched by file stem (a prediction may also
+be ``<stem>_mask.png``, as ``visionkit segment`` writes it). Missing or bad
 predictions are listed at the end and make the exit status 1; the rest are still scored.
 
 The heavy imports (numpy, pycocotools, OpenCV) happen inside the command, so ``visionkit
@@ -113,6 +114,9 @@ def _score_segmentation(gt_dir: Path, pred_dir: Path, num_classes, ignore_index:
     if not gt_files:
         raise DataError(f"{gt_dir}: no .png masks in the ground-truth folder")
     preds = {p.stem: p for p in pred_dir.iterdir() if p.suffix.lower() == ".png"}
+    for stem, p in list(preds.items()):  # `visionkit segment --out D` writes <stem>_mask.png
+        if stem.endswith("_mask"):
+            preds.setdefault(stem[: -len("_mask")], p)
 
     bad: list[str] = []  # unreadable or unscorable pairs
     missing = [f"{g.name}: no prediction {g.stem}.png in {pred_dir}" for g in gt_files if g.stem not in preds]
