@@ -28,7 +28,7 @@ from visionkit.data.build import build_dataset, make_loader  # noqa: E402
 from visionkit.engine.build import attach_fid_extractor  # noqa: E402
 from visionkit.engine.checkpoint import build_from_checkpoint  # noqa: E402
 from visionkit.engine.io import atomic_write_text  # noqa: E402
-from visionkit.errors import UserError  # noqa: E402
+from visionkit.errors import UserError, run_script  # noqa: E402
 from visionkit.metrics.fid import fid_from_features  # noqa: E402
 
 
@@ -80,8 +80,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    run_script(main)

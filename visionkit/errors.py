@@ -7,6 +7,9 @@ traceback. Everything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import sys
+from typing import Callable, NoReturn
+
 
 class UserError(Exception):
     """A problem with the user's input; shown as one line, never as a traceback."""
@@ -24,6 +27,17 @@ class DataError(UserError):
 
 class WeightsError(UserError):
     """Weights that are missing, unverifiable, or of the wrong kind."""
+
+
+def run_script(main: Callable[[], int | None]) -> NoReturn:
+    """Run a ``tools/`` script's ``main`` and exit with its status; a :class:`UserError`
+    becomes the CLI's one-line ``error: <message>`` and its ``exit_code``."""
+    try:
+        code = main()
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        code = e.exit_code
+    sys.exit(code or 0)
 
 
 def closest(name: str, choices) -> str | None:
