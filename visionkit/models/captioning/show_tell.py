@@ -60,15 +60,11 @@ class ImageEncoder(nn.Module):
             return self._cnn(x)
         keys = [hashlib.blake2b(img.detach().contiguous().cpu().numpy().tobytes(), digest_size=16).digest() for img in x]
         todo = [i for i, k in enumerate(keys) if k not in self._memo]
-        if todo:
-            fresh = self._cnn(x[todo])
-            for i, f in zip(todo, fresh):
-                if len(self._memo) < self.cache_size:
-                    self._memo[keys[i]] = f
-            got = dict(zip(todo, fresh))
-        else:
-            got = {}
-        return torch.stack([got[i] if i in got else self._memo[k].to(x.device) for i, k in enumerate(keys)])
+        fresh = dict(zip(todo, self._cnn(x[todo]))) if todo else {}
+        for i, f in fresh.items():
+            if len(self._memo) < self.cache_size:
+                self._memo[keys[i]] = f
+        return torch.stack([fresh[i] if i in fresh else self._memo[k].to(x.device) for i, k in enumerate(keys)])
 
     def _load_from_state_dict(self, *args, **kwargs):
         self._memo.clear()  # new weights: memoised features are stale
