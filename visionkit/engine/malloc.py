@@ -5,8 +5,9 @@ glibc returns freed memory at the top of the heap to the kernel once it exceeds
 ``M_TRIM_THRESHOLD`` (128 KiB .. 32 MiB, dynamic) and serves big blocks with fresh ``mmap``
 calls, so the next step touches new pages and takes a page fault for every 4 KiB of them.
 Measured on the 2-core development machine (FCN-8s, CamVid, batch 8): 46 s of 94 s wall time
-went to the kernel, and raising the trim threshold and the top pad took training from 1.6 to
-2.4 images/s (docs/RESULTS.md, "Allocator"). ``tune_malloc`` applies the same settings from
+went to the kernel; raising the trim threshold and the top pad took training from 1.6 to 1.9
+images/s, and also keeping big blocks out of mmap to 2.4 (docs/RESULTS.md, "Engine: the
+allocator on CPU"). ``tune_malloc`` applies the same settings from
 inside the process with ``mallopt``; elsewhere (musl, macOS, Windows) it does nothing.
 """
 
@@ -18,16 +19,16 @@ import os
 
 M_TRIM_THRESHOLD = -1
 M_TOP_PAD = -2
-M_MMAP_THRESHOLD = -3
 M_MMAP_MAX = -4
 
 _done = False
 
 
-def tune_malloc(trim: int = 1 << 32, top_pad: int = 1 << 28) -> bool:
+def tune_malloc(trim: int = 2**31 - 1, top_pad: int = 1 << 28) -> bool:
     """Raise glibc's trim threshold and top pad, and serve big blocks from the heap instead of mmap.
 
-    Returns True when the settings were applied. ``VISIONKIT_MALLOC=0`` turns it off.
+    ``mallopt`` takes a C int, so 2 GiB is the largest trim threshold. Returns True when the
+    settings were applied. ``VISIONKIT_MALLOC=0`` turns it off.
     """
     global _done
     if _done:
@@ -41,9 +42,8 @@ def tune_malloc(trim: int = 1 << 32, top_pad: int = 1 << 28) -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    clamp = lambda v: min(int(v), 2**31 - 1)  # noqa: E731 - mallopt takes a C int
     ok = all(
-        mallopt(param, clamp(value)) == 1
+        mallopt(param, value) == 1
         for param, value in ((M_TRIM_THRESHOLD, trim), (M_TOP_PAD, top_pad), (M_MMAP_MAX, 0))
     )
     _done = ok
