@@ -105,13 +105,9 @@ def test_workers_give_the_same_results_in_the_same_order(tmp_path, batch):
 
 
 def test_workers_read_videos_and_arrays_in_order(tmp_path):
-    import cv2
+    from tests.test_sources import write_clip
 
-    video = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5, (32, 24))
-    for k in range(3):
-        writer.write(np.full((24, 32, 3), 40 * k, np.uint8))
-    writer.release()
+    video = write_clip(tmp_path / "clip.avi")
     sources = [np.zeros((20, 30, 3), np.uint8), video, np.zeros((4, 4), np.float32), np.zeros((30, 20, 3), np.uint8)]
     predictor = _predictor(FixedDetector())
     sync, threaded = predictor.predict(sources, workers=0), predictor.predict(sources, workers=3, batch=2)

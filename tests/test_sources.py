@@ -20,12 +20,17 @@ def test_paths_folders_globs_arrays_and_bad_items(tmp_path):
     assert count_sources([tmp_path]) == 3
 
 
-def test_video_frames(tmp_path):
-    path = tmp_path / "clip.avi"
+def write_clip(path):
+    """A 3-frame 32×24 MJPG video whose frames are grey levels 0, 40, 80."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5, (32, 24))
     for k in range(3):
         writer.write(np.full((24, 32, 3), 40 * k, np.uint8))
     writer.release()
+    return path
+
+
+def test_video_frames(tmp_path):
+    path = write_clip(tmp_path / "clip.avi")
     items = list(iter_sources(path))
     assert [i.frame for i in items] == [0, 1, 2]
     assert items[0].name.endswith("clip.avi#0") and items[2].image.shape == (24, 32, 3)
