@@ -60,6 +60,7 @@ class DataConfig:
     workers: int = 2
     strict: bool = False  # every data warning becomes an error
     ignore_index: int = 255  # segmentation label to ignore
+    proposals: str = ""  # "selective_search": training samples carry region proposals (R-CNN, Fast R-CNN)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     options: dict[str, Any] = field(default_factory=dict)  # the reader's own keyword arguments
 

@@ -99,6 +99,7 @@ class DetectionDataset(VisionDataset):
     """A detection reader: ``items`` is a list of :class:`DetItem`; ``raw(i)`` decodes the image."""
 
     task = "detection"
+    proposals = None  # a ProposalCache: samples then carry target["proposals"] (R-CNN, Fast R-CNN)
 
     def raw(self, i: int):
         it: DetItem = self.items[i]
@@ -123,6 +124,8 @@ class DetectionDataset(VisionDataset):
         }
         if it.masks is not None:
             target["masks"] = it.masks(h, w)
+        if self.proposals is not None:
+            target["proposals"] = self.proposals(image)
         return image, target
 
     def class_counts(self) -> dict[str, int]:

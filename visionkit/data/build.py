@@ -59,6 +59,14 @@ def build_dataset(cfg: DataConfig, split: str, train: bool) -> Dataset:
     if len(ds) == 0:
         summary = "; ".join(str(i) for i in list(ds.issues)[:3])
         raise DataError(f"{cfg.root}: split {split_name!r} has no usable items" + (f" ({summary})" if summary else ""))
+    if cfg.proposals:
+        if cfg.proposals != "selective_search" or ds.task != "detection":
+            raise ConfigError(f"data.proposals: {cfg.proposals!r} is not valid here; the one proposal method is "
+                              "'selective_search', for detection data")
+        if train:  # evaluation images get theirs from the model, as any new image would
+            from .proposals import ProposalCache, default_cache_dir
+
+            ds.proposals = ProposalCache(default_cache_dir())
     ds.transform = build_transforms(cfg, train, ds.task)
     return ds
 

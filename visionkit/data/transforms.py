@@ -208,8 +208,9 @@ class Transform:
         plan = plan_resize(h, w, self.img_size, self.resize)
         meta = make_meta(h, w, plan)
         image = resize_image(image, plan)
-        if "boxes" in target:
-            target["boxes"] = boxes_to_input(target["boxes"], meta).reshape(-1, 4)
+        for k in ("boxes", "proposals"):
+            if k in target:
+                target[k] = boxes_to_input(target[k], meta).reshape(-1, 4)
         if "mask" in target:
             target["mask"] = resize_image(target["mask"].astype(np.int32), plan, self.ignore_index, cv2.INTER_NEAREST_EXACT)
         if "masks" in target:
@@ -219,6 +220,8 @@ class Transform:
         if "boxes" in target:
             target["boxes"] = torch.from_numpy(np.asarray(target["boxes"], np.float32).reshape(-1, 4))
             target["labels"] = torch.as_tensor(np.asarray(target["labels"]), dtype=torch.int64)
+            if "proposals" in target:
+                target["proposals"] = torch.from_numpy(np.asarray(target["proposals"], np.float32).reshape(-1, 4))
             for k in ("difficult", "iscrowd"):
                 if k in target:
                     target[k] = torch.as_tensor(np.asarray(target[k], bool))
@@ -234,11 +237,16 @@ class Transform:
 
     @staticmethod
     def _apply(compose, image: np.ndarray, target: dict):
-        """Run an albumentations Compose on the image and whatever the target carries."""
+        """Run an albumentations Compose on the image and whatever the target carries (region
+        proposals ride along after the boxes, told apart by their index)."""
         kw: dict[str, Any] = {"image": image}
         if "boxes" in target:
-            kw["bboxes"] = np.asarray(target["boxes"], np.float32).reshape(-1, 4)
-            kw["box_idx"] = np.arange(len(kw["bboxes"]))
+            boxes = np.asarray(target["boxes"], np.float32).reshape(-1, 4)
+            n = len(boxes)
+            if "proposals" in target:
+                boxes = np.concatenate([boxes, np.asarray(target["proposals"], np.float32).reshape(-1, 4)])
+            kw["bboxes"] = boxes
+            kw["box_idx"] = np.arange(len(boxes))
         if "mask" in target:
             kw["mask"] = target["mask"].astype(np.int32)
         if "masks" in target:
@@ -247,7 +255,11 @@ class Transform:
         image = out["image"]
         if "boxes" in target:
             idx = np.asarray(out["box_idx"], np.int64)
-            target["boxes"] = np.asarray(out["bboxes"], np.float32).reshape(-1, 4)
+            boxes = np.asarray(out["bboxes"], np.float32).reshape(-1, 4)
+            if "proposals" in target:
+                target["proposals"] = boxes[idx >= n]
+                boxes, idx = boxes[idx < n], idx[idx < n]
+            target["boxes"] = boxes
             for k in ("labels", "difficult", "iscrowd"):
                 if k in target:
                     target[k] = np.asarray(target[k])[idx]

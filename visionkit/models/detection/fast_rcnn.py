@@ -16,7 +16,8 @@ from torch import nn
 from ...registry import MODELS
 from ..common import Images, Normalize, batch_images, build_backbone
 from .faster_rcnn import ReduceNeck
-from .proposals import SelectiveSearchProposer, default_cache_dir
+from ...data.proposals import default_cache_dir
+from .proposals import SelectiveSearchProposer
 from .roi_heads import Predictor, RoIHeads, RoIPooler, TwoMLPHead
 
 
@@ -31,7 +32,7 @@ class FastRCNN(nn.Module):
 
     def forward(self, images: Images, targets: list[dict] | None = None):
         x, sizes = batch_images(images, 32)
-        proposals = self.proposer(x, sizes, self.training)
+        proposals = self.proposer(x, sizes, self.training, targets)
         features = self.neck(self.backbone(self.normalize(x)))
         detections, losses = self.roi_heads(features, proposals, sizes, targets)
         return losses if self.training else detections

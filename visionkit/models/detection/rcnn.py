@@ -24,7 +24,8 @@ from torchvision.ops import roi_align
 
 from ...registry import MODELS
 from ..common import Images, Normalize, batch_images, build_backbone
-from .proposals import SelectiveSearchProposer, default_cache_dir
+from ...data.proposals import default_cache_dir
+from .proposals import SelectiveSearchProposer
 from .roi_heads import Predictor, RoIHeads
 
 
@@ -69,7 +70,7 @@ class RCNN(nn.Module):
 
     def forward(self, images: Images, targets: list[dict] | None = None):
         x, sizes = batch_images(images)
-        proposals = self.proposer(x, sizes, self.training)
+        proposals = self.proposer(x, sizes, self.training, targets)
         detections, losses = self.heads({"image": self.normalize(x)}, proposals, sizes, targets)
         return losses if self.training else detections
 
