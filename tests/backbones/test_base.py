@@ -118,3 +118,20 @@ def test_classifier_keeps_features_reachable():
 def test_builder_signature_is_the_config_schema():
     with pytest.raises(ConfigError, match="did you mean 'frozen_stages'"):
         BACKBONES.build("resnet18", frozen_stage=1)
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "resnet18"])
+def test_truncate_stops_at_a_feature_and_drops_the_later_layers(name):
+    full = BACKBONES.build(name).eval()
+    cut = BACKBONES.build(name).eval()
+    cut.load_state_dict(full.state_dict())
+    n_full = sum(p.numel() for p in full.parameters())
+    cut.truncate("c4")
+    assert list(cut.out_channels) == ["c1", "c2", "c3", "c4"] and cut.last == "c4"
+    assert sum(p.numel() for p in cut.parameters()) < n_full / 2  # c5 holds most of the weights
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        a, b = full(x), cut(x)
+    assert list(b) == ["c1", "c2", "c3", "c4"] and torch.equal(a["c4"], b["c4"])
+    with pytest.raises(ValueError, match="no feature 'c9'"):
+        cut.truncate("c9")

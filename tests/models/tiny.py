@@ -1,13 +1,12 @@
 """A tiny backbone that honours the feature contract (c3/c4/c5 at strides 8/16/32), so head
 tests run in milliseconds and do not depend on the zoo."""
 
-from collections import OrderedDict
-
-import torch
 from torch import nn
 
+from visionkit.backbones import Backbone
 
-class TinyBackbone(nn.Module):
+
+class TinyBackbone(Backbone):
     def __init__(self, width: int = 8):
         super().__init__()
         w = width
@@ -17,15 +16,8 @@ class TinyBackbone(nn.Module):
 
         self.stem = nn.Sequential(down(3, w), down(w, w))  # stride 4
         self.s3, self.s4, self.s5 = down(w, 2 * w), down(2 * w, 4 * w), down(4 * w, 4 * w)
-        self.out_channels = {"c3": 2 * w, "c4": 4 * w, "c5": 4 * w}
-        self.strides = {"c3": 8, "c4": 16, "c5": 32}
-        self.last = "c5"
-
-    def forward(self, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
-        c3 = self.s3(self.stem(x))
-        c4 = self.s4(c3)
-        c5 = self.s5(c4)
-        return OrderedDict(c3=c3, c4=c4, c5=c5)
+        self.set_plan([("stem", None), ("s3", "c3"), ("s4", "c4"), ("s5", "c5")],
+                      {"c3": 2 * w, "c4": 4 * w, "c5": 4 * w}, {"c3": 8, "c4": 16, "c5": 32})
 
 
 def _register() -> None:

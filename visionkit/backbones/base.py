@@ -75,6 +75,20 @@ class Backbone(nn.Module):
                 groups.append([])
         return [g for g in groups if g][: len(self.out_channels)]
 
+    def truncate(self, last: str) -> "Backbone":
+        """Stop at feature ``last``: the layers after it are replaced by ``nn.Identity`` and
+        leave the plan, so they are neither run, trained nor saved (a head that reads c4 does
+        not pay for c5)."""
+        if last not in self.out_channels:
+            raise ValueError(f"no feature {last!r}; this backbone has {list(self.out_channels)}")
+        cut = next(i for i, (_, name) in enumerate(self.plan) if name == last) + 1
+        for path, _ in self.plan[cut:]:
+            parent, _, child = path.rpartition(".")
+            self.get_submodule(parent)._modules[child] = nn.Identity()
+        keep = list(self.out_channels)[: list(self.out_channels).index(last) + 1]
+        self.set_plan(self.plan[:cut], {k: self.out_channels[k] for k in keep}, {k: self.strides[k] for k in keep})
+        return self
+
     # -- running ---------------------------------------------------------------------------
     def extract(self, x: torch.Tensor, keep: tuple[str, ...] = ()) -> "OrderedDict[str, torch.Tensor]":
         """Run the plan; return the emitted maps (plus the outputs of the modules in ``keep``,

@@ -63,6 +63,7 @@ def fast_rcnn(
     (default ``$VISIONKIT_CACHE/proposals``)."""
     body = build_backbone(backbone, pretrained, frozen_stages)
     name = feature or body.last
+    body.truncate(name)
     neck = ReduceNeck(name, body.out_channels[name], neck_channels)
     heads = RoIHeads(
         RoIPooler([name], roi_size, roi_pool, stride=body.strides[name]),

@@ -103,10 +103,12 @@ def faster_rcnn(
     FPN, give one anchor size per level in ``anchor_sizes`` (p3..p6)."""
     body = build_backbone(backbone, pretrained, frozen_stages)
     if fpn:
+        body.truncate(max(fpn_levels, key=body.strides.get))
         neck = FPNNeck(body.out_channels, list(fpn_levels), neck_channels or 256)
         stride = body.strides[fpn_levels[0]]
     else:
         name = feature or body.last
+        body.truncate(name)
         neck = ReduceNeck(name, body.out_channels[name], neck_channels)
         stride = body.strides[name]
     anchors = AnchorGenerator(anchor_sizes, anchor_ratios)
