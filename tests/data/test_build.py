@@ -74,3 +74,31 @@ def test_make_loader_distributed_uses_a_distributed_sampler(tmp_path):
         assert [len(y) for _, y in loader] == [5, 5, 2]
     finally:
         dist.destroy_process_group()
+
+
+def test_a_split_can_be_sliced_to_hold_out_a_validation_part(tmp_path):
+    from visionkit.data.build import parse_split
+
+    from .fixtures import make_captions
+
+    assert parse_split("train") == ("train", None)
+    assert parse_split("train[:-50]") == ("train", slice(None, -50))
+    assert parse_split("train2017[10:20]") == ("train2017", slice(10, 20))
+    make_voc(tmp_path / "voc")
+    cfg = DataConfig(format="voc", root=str(tmp_path / "voc"), img_size=64)
+    whole = build_dataset(cfg, "train", train=False)
+    head, tail = build_dataset(cfg, "train[:-1]", train=False), build_dataset(cfg, "train[-1:]", train=False)
+    assert [it.path for it in head.items] + [it.path for it in tail.items] == [it.path for it in whole.items]
+    make_idx(tmp_path / "idx", n=12)
+    idx_cfg = DataConfig(format="idx", root=str(tmp_path / "idx"), img_size=28)
+    assert torch.equal(build_dataset(idx_cfg, "train[8:]", train=False)[1][0], build_dataset(idx_cfg, "train", train=False)[9][0])
+    # captions: every caption of an image stays on its side; training pairs, evaluation images
+    make_captions(tmp_path / "caps")
+    cap_cfg = DataConfig(format="coco_captions", root=str(tmp_path / "caps"), img_size=32, resize="stretch",
+                         train="train[:1]", val="train[1:]", options={"min_freq": 1})
+    train, val = build_dataset(cap_cfg, cap_cfg.train, train=True), build_dataset(cap_cfg, cap_cfg.val, train=False)
+    assert len(train) == 3 and {t["image_id"] for _, t in (train.raw(i) for i in range(3))} == {1}
+    assert len(val) == 1 and val.raw(0)[1]["image_id"] == 2
+    assert train.vocab.itos == val.vocab.itos  # one vocabulary, from the training file
+    with pytest.raises(DataError, match="no usable items"):
+        build_dataset(cfg, "train[10:]", train=False)

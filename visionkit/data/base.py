@@ -39,6 +39,11 @@ class VisionDataset(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
+    def select(self, part: slice) -> "VisionDataset":
+        """Keep a slice of the items (``data.train: "train[:250]"``: see ``build_dataset``)."""
+        self.items = self.items[part]
+        return self
+
     def raw(self, i: int):  # pragma: no cover - abstract
         """The untransformed sample ``(image, target)`` of item ``i``."""
         raise NotImplementedError

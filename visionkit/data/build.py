@@ -14,6 +14,7 @@ CUDA run asynchronously, and a ``DistributedSampler`` gives each DDP rank its ow
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 import numpy as np
@@ -39,23 +40,37 @@ def reader_kwargs(cfg: DataConfig, split_name: str, train: bool) -> dict:
             raise ConfigError(f"data.options.{k}: set data.{'train' if k == 'vocab_split' else k} instead")
     kwargs = check_kwargs(entry.builder, dict(cfg.options), f"data.options (format {cfg.format!r})")
     common = {"root": cfg.root, "split": split_name, "classes": cfg.classes, "strict": cfg.strict,
-              "train": train, "ignore_index": cfg.ignore_index, "vocab_split": cfg.train}
+              "train": train, "ignore_index": cfg.ignore_index, "vocab_split": parse_split(cfg.train)[0]}
     kwargs.update({k: v for k, v in common.items() if k in params})
     return kwargs
+
+
+def parse_split(split: str) -> tuple[str, slice | None]:
+    """``"train[:250]"`` -> ``("train", slice(None, 250))``; a plain name has no slice. Python
+    slice syntax over the reader's items in their file order (images, for captions), so a
+    data set without a validation split can hold one out: ``train: "train[:-50]"``,
+    ``val: "train[-50:]"``."""
+    m = re.fullmatch(r"(.+?)\[(-?\d*):(-?\d*)\]", split.strip())
+    if not m:
+        return split, None
+    return m.group(1), slice(int(m.group(2)) if m.group(2) else None, int(m.group(3)) if m.group(3) else None)
 
 
 def build_dataset(cfg: DataConfig, split: str, train: bool) -> Dataset:
     """Build the ``split`` of the data set described by ``cfg``, with its transforms.
 
     The dataset has ``classes``, ``task``, ``issues`` (problems found while indexing) and
-    ``raw(i)`` (the untransformed sample); ``dataset[i]`` is the transformed sample.
+    ``raw(i)`` (the untransformed sample); ``dataset[i]`` is the transformed sample. ``split``
+    may end in a slice (:func:`parse_split`).
     """
     if not cfg.format:
         raise ConfigError(f"data.format is empty; valid: {', '.join(DATASETS.names())}")
     if not cfg.root:
         raise ConfigError("data.root is empty: the folder of the data set")
-    split_name = split
+    split_name, part = parse_split(split)
     ds = DATASETS.build(cfg.format, f"data (format {cfg.format!r})", **reader_kwargs(cfg, split_name, train))
+    if part is not None:
+        ds.select(part)
     if len(ds) == 0:
         summary = "; ".join(str(i) for i in list(ds.issues)[:3])
         raise DataError(f"{cfg.root}: split {split_name!r} has no usable items" + (f" ({summary})" if summary else ""))

@@ -76,10 +76,19 @@ class CocoCaptions(VisionDataset):
         self.vocab = Vocabulary.build(train_caps, min_freq=min_freq)
         self.classes = list(self.vocab.itos)  # a caption model's "classes" are its vocabulary
         self.per_caption = train if per_caption is None else per_caption
+        self._index()
+
+    def _index(self) -> None:
         if self.per_caption:
             self.items = [(i, k) for i, (_, _, cs) in enumerate(self.images) for k in range(len(cs))]
         else:
             self.items = [(i, 0) for i in range(len(self.images))]
+
+    def select(self, part: slice) -> "CocoCaptions":
+        """Keep a slice of the *images* (all captions of an image stay on one side)."""
+        self.images = self.images[part]
+        self._index()
+        return self
 
     @property
     def num_images(self) -> int:

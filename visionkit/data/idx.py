@@ -82,6 +82,7 @@ class IDXDataset(VisionDataset):
         self.items = range(len(self.images))
 
     def raw(self, i: int):
+        i = self.items[i]
         image = self.images[i][:, :, None]
         return image, {"label": int(self.labels[i]), "image_id": int(i), "path": str(self.images_path),
                        "orig_size": image.shape[:2]}

@@ -71,7 +71,7 @@ class SyntheticShapes(VisionDataset):
         self.items = list(range(num_images))
 
     def raw(self, i: int):
-        rng = np.random.default_rng([self.seed, i])
+        rng = np.random.default_rng([self.seed, self.items[i]])
         s = self.size
         image = rng.integers(0, 50, (s, s, 3), dtype=np.uint8)
         mask = np.zeros((s, s), np.int64)
