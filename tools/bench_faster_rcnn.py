@@ -3,8 +3,8 @@
 Both detectors use the same ImageNet MobileNetV2 features, the same input size (no resizing
 inside torchvision: its transform is pinned to the same size) and the same batch. torchvision
 is in its tutorial configuration (1280-channel features straight into RoIAlign, a 1024-unit
-two-layer MLP head); ours is ``configs/faster_rcnn_bccd.yaml`` (a 1×1 reduction to 256
-channels first). Prints per-image inference latency, training throughput, and the ratios.
+two-layer MLP head); ours is ``configs/faster_rcnn_bccd.yaml`` as it stands (now a 128-channel
+FPN over c4/c5). Prints per-image inference latency, training throughput, and the ratios.
 
     python tools/bench_faster_rcnn.py [--size 512] [--repeats 5] [--threads 2]
 """
