@@ -12,10 +12,10 @@ FPN over c4/c5). Prints per-image inference latency, training throughput, and th
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
+
+from visionkit.bench import median_time
 
 
 def ours(num_classes: int, size: int):
@@ -63,16 +63,6 @@ def batch(n: int, size: int):
     return images, targets
 
 
-def time_it(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=512)
@@ -94,7 +84,7 @@ def main() -> None:
             with torch.inference_mode():
                 model(one)
 
-        latency = time_it(infer, args.repeats)
+        latency = median_time(infer, args.repeats)
         model.train()
         opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-3, momentum=0.9)
 
@@ -104,7 +94,7 @@ def main() -> None:
             sum(losses.values()).backward()
             opt.step()
 
-        step_time = time_it(step, args.repeats)
+        step_time = median_time(step, args.repeats)
         rows[name] = (latency, args.train_batch / step_time, sum(p.numel() for p in model.parameters()))
         print(f"{name:12s} inference {latency * 1000:8.1f} ms/image   training {rows[name][1]:6.2f} images/s   params {rows[name][2] / 1e6:.2f}M")
     lat = rows["visionkit"][0] / rows["torchvision"][0]

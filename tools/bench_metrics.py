@@ -15,15 +15,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from visionkit.bench import median_time  # noqa: E402
 from visionkit.metrics.coco import coco_from_dataset  # noqa: E402
 from visionkit.metrics.results import to_coco_results  # noqa: E402
 from visionkit.metrics.voc import voc_evaluate  # noqa: E402
@@ -47,15 +46,6 @@ def make_data(n_images: int, n_dets: int, n_classes: int, seed: int = 0):
         pl = np.where(rng.random(m) < 0.15, rng.integers(1, n_classes + 1, m), lab[src])
         preds.append({"boxes": pb, "labels": pl, "scores": rng.random(m)})
     return gts, preds
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def coco_objects(gts, preds, n_classes):
@@ -84,7 +74,7 @@ def time_cocoeval(gt, dt, repeats: int, single_thr: bool) -> float:
             ev.evaluate()
             ev.accumulate()
 
-    return median_time(run, repeats)
+    return median_time(run, repeats, warmup=0)
 
 
 def main(argv=None) -> None:
@@ -103,7 +93,7 @@ def main(argv=None) -> None:
     print(f"input: {n} detections, {sum(len(g['labels']) for g in gts)} GT boxes, {a.images} images, {a.classes} classes")
     res = {}
     for metric in ("voc07", "voc"):
-        t = median_time(lambda m=metric: voc_evaluate(gts, preds, classes, metric=m), a.repeats)
+        t = median_time(lambda m=metric: voc_evaluate(gts, preds, classes, metric=m), a.repeats, warmup=0)
         res[metric] = t
         m_ap = voc_evaluate(gts, preds, classes, metric=metric)["mAP"]
         print(f"voc_evaluate metric={metric:<5}  median {t:.3f} s over {a.repeats} runs  (mAP {m_ap:.4f})")

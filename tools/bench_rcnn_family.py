@@ -18,15 +18,14 @@ loads trained checkpoints instead; the time barely depends on the weights). Thre
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from visionkit.bench import median_time  # noqa: E402
 from visionkit.config import load_config  # noqa: E402
 from visionkit.data.image import read_image  # noqa: E402
 from visionkit.data.proposals import selective_search  # noqa: E402
@@ -46,16 +45,6 @@ class GivenProposals:
 
     def __call__(self, images, sizes, training, targets=None):
         return [self.boxes[: self.n]] * len(sizes)
-
-
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def load(name: str, weights: str):
