@@ -47,10 +47,9 @@ class GivenProposals:
         return [self.boxes[: self.n]] * len(sizes)
 
 
-def load(name: str, weights: str):
+def load(cfg, weights: str):
     if weights:
         return build_from_checkpoint(weights)[0].eval()
-    cfg = load_config(f"configs/{name}_bccd.yaml")
     return build_model(cfg, cfg.data.classes).eval()
 
 
@@ -86,8 +85,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     rgb = read_image(args.image)
-    models = {n: load(n, getattr(args, f"weights_{n}")) for n in NAMES}
     cfgs = {n: load_config(f"configs/{n}_bccd.yaml") for n in NAMES}
+    models = {n: load(cfgs[n], getattr(args, f"weights_{n}")) for n in NAMES}
     size = args.size or cfgs["faster_rcnn"].data.img_size
     test_n = {"rcnn": cfgs["rcnn"].model["proposals_test"], "fast_rcnn": cfgs["fast_rcnn"].model["proposals_test"],
               "faster_rcnn": cfgs["faster_rcnn"].model["rpn_post_nms_top_n"][1]}

@@ -59,8 +59,8 @@ def _one(job: tuple[str, int]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]
         _STATE[key] = build_dataset(cfg.data, split, train=key[1])
     ds = _STATE[key]
     if key[1]:  # training: the boxes on the original image, as the samples carry them
-        image, target = ds.raw(i)
-        boxes, gt = torch.from_numpy(ds.proposals(image)), torch.from_numpy(target["boxes"])
+        _, target = ds.raw(i)  # the reader searched (or read the cache) for target["proposals"]
+        boxes, gt = torch.from_numpy(target["proposals"]), torch.from_numpy(target["boxes"])
         labels = torch.as_tensor(target["labels"])
     else:  # evaluation: the proposer's search on the letterboxed image
         image, target = ds[i]
