@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -83,7 +84,11 @@ def main(argv=None) -> int:
     if not cfg.data.proposals:
         raise UserError(f"{args.config}: data.proposals is empty: this config does not use selective search")
     splits = args.splits.split(",") if args.splits else list(dict.fromkeys([cfg.data.train, cfg.data.val, cfg.data.test]))
-    with ProcessPoolExecutor(args.workers, initializer=_init, initargs=(args.config, args.overrides)) as pool:
+    # "spawn", not fork: a child forked from a process whose OpenCV / OpenMP thread pools are
+    # running can wait forever on a lock held by a thread that was not copied into it.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(args.workers, mp_context=spawn, initializer=_init,
+                             initargs=(args.config, args.overrides)) as pool:
         for split in splits:
             ds = build_dataset(cfg.data, split, train=split == cfg.data.train)
             n = len(ds)

@@ -9,7 +9,8 @@ import pytest
 
 from tests.data.fixtures import make_voc
 
-spec = importlib.util.spec_from_file_location("precompute_proposals", Path(__file__).parents[2] / "tools" / "precompute_proposals.py")
+TOOLS = Path(__file__).parents[2] / "tools"
+spec = importlib.util.spec_from_file_location("precompute_proposals", TOOLS / "precompute_proposals.py")
 tool = importlib.util.module_from_spec(spec)
 sys.modules["precompute_proposals"] = tool  # its worker function is pickled by module name
 spec.loader.exec_module(tool)
@@ -20,6 +21,7 @@ CONFIG = str(Path(__file__).parents[2] / "configs" / "fast_rcnn_bccd.yaml")
 def test_fills_the_cache_for_training_and_evaluation_images(tmp_path, capsys, monkeypatch):
     make_voc(tmp_path / "voc", splits={"train": ["img 001", "img_002"], "test": ["ünï_004"]})
     monkeypatch.setenv("VISIONKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.syspath_prepend(str(TOOLS))  # spawned workers import the tool by module name
     overrides = [f"data.root={tmp_path / 'voc'}", "data.train=train", "data.val=test", "data.test=test",
                  "data.classes=[cat,dog,bird]", "data.img_size=128", "model.pretrained=false"]
     assert tool.main(["--workers", "1", CONFIG, *overrides]) == 0
