@@ -12,18 +12,29 @@ FPN over c4/c5). Prints per-image inference latency, training throughput, and th
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import torch
 
-from visionkit.bench import median_time
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from visionkit.bench import median_time  # noqa: E402
+from visionkit.errors import run_script  # noqa: E402
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "faster_rcnn_bccd.yaml"
+
+
+def config(size: int):
+    from visionkit.config import load_config
+
+    return load_config(CONFIG, [f"data.img_size={size}"])
 
 
 def ours(num_classes: int, size: int):
-    from visionkit.config import load_config
     from visionkit.engine.build import build_model
 
-    cfg = load_config("configs/faster_rcnn_bccd.yaml", [f"data.img_size={size}"])
-    return build_model(cfg, ["c"] * num_classes)
+    return build_model(config(size), ["c"] * num_classes)
 
 
 def torchvision_tutorial(num_classes: int, size: int):
@@ -43,12 +54,14 @@ def torchvision_tutorial(num_classes: int, size: int):
         def forward(self, x):
             return self.body(x)["c5"]
 
+    m = config(size).model  # the same RPN and RoI counts as ours
+    (pre_train, pre_test), (post_train, post_test) = m["rpn_pre_nms_top_n"], m["rpn_post_nms_top_n"]
     return FasterRCNN(
         Features(), num_classes=num_classes + 1, min_size=size, max_size=size,
         rpn_anchor_generator=AnchorGenerator(((32, 64, 128, 256),), ((0.5, 1.0, 2.0),)),
         box_roi_pool=MultiScaleRoIAlign(["0"], 7, 2),
-        rpn_pre_nms_top_n_train=1000, rpn_pre_nms_top_n_test=500, rpn_post_nms_top_n_train=500,
-        rpn_post_nms_top_n_test=300, box_batch_size_per_image=256,
+        rpn_pre_nms_top_n_train=pre_train, rpn_pre_nms_top_n_test=pre_test, rpn_post_nms_top_n_train=post_train,
+        rpn_post_nms_top_n_test=post_test, box_batch_size_per_image=m["roi_batch_size"],
     )
 
 
@@ -63,13 +76,13 @@ def batch(n: int, size: int):
     return images, targets
 
 
-def main() -> None:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--train-batch", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -101,7 +114,8 @@ def main() -> None:
     thr = rows["visionkit"][1] / rows["torchvision"][1]
     print(f"latency ratio (ours/torchvision): {lat:.2f}   (goal <= 0.8)")
     print(f"training throughput ratio (ours/torchvision): {thr:.2f}   (goal >= 1.25)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

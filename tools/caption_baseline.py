@@ -1,7 +1,7 @@
 """Show and Tell against the nearest-neighbour baseline, on the same test split, in one run.
 
     python tools/caption_baseline.py configs/show_tell_coco_captions.yaml \
-        --weights runs/show_tell_coco_captions/best.pt [--k 5] [--out baseline.json]
+        --weights runs/show_tell_coco_captions/best.pt [--k 5] [--out baseline.json] [key=value ...]
 
 The baseline (visionkit/models/captioning/nearest.py) describes each image by the Show and
 Tell encoder's pooled CNN features -- taken from the checkpoint when ``--weights`` is given,
@@ -41,12 +41,13 @@ def encode(encoder, dataset, batch_size: int) -> tuple[torch.Tensor, list[list[s
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("config")
+    ap.add_argument("overrides", nargs="*", help="key=value config overrides, e.g. model.beam_size=5")
     ap.add_argument("--weights", default="", help="a Show and Tell checkpoint, scored side by side")
     ap.add_argument("--k", type=int, default=5, help="nearest training images whose captions are candidates")
     ap.add_argument("--out", default="", help="also write the metrics JSON here")
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, args.overrides)
     cfg.data.options = dict(cfg.data.options, per_caption=False)  # one item per image, all references
     train_set = build_dataset(cfg.data, cfg.data.train, False)
     test_set = build_dataset(cfg.data, cfg.eval.split or cfg.data.test, False)

@@ -26,10 +26,11 @@ def test_warp_regions_resamples_each_box_to_a_square_with_context():
     ("fast_rcnn", dict(neck_channels=32, head_hidden=128, roi_pool="pool", rois_per_image=32)),
     ("rcnn", dict(warp_size=32, chunk=128, rois_per_image=24)),
 ])
-def test_overfits_four_images(name, extra, tmp_path):
+def test_overfits_four_images(name, extra, tmp_path, monkeypatch):
+    monkeypatch.setenv("VISIONKIT_CACHE", str(tmp_path))
     images, targets = _four_images()
     torch.manual_seed(0)
-    model = MODELS.build(name, num_classes=3, backbone="tiny_test", pretrained=False, proposal_cache=str(tmp_path),
+    model = MODELS.build(name, num_classes=3, backbone="tiny_test", pretrained=False,
                          score_thresh=0.3, proposals_train=300, proposals_test=300, **extra)
     losses = model(images, targets)
     assert set(losses) == {"loss_classifier", "loss_box_reg"}
@@ -39,7 +40,7 @@ def test_overfits_four_images(name, extra, tmp_path):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert list(tmp_path.glob("*.npy"))  # proposals were cached
+    assert list(tmp_path.glob("proposals/*.npy"))  # proposals were cached in $VISIONKIT_CACHE/proposals
     model.eval()
     with torch.no_grad():
         preds = model(images)

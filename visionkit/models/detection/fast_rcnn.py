@@ -54,13 +54,12 @@ def fast_rcnn(
     bg_iou_low: float = 0.1,
     proposals_train: int = 2000,
     proposals_test: int = 1000,
-    proposal_cache: str = "",
     score_thresh: float = 0.05,
     nms_thresh: float = 0.3,
     max_det: int = 100,
 ) -> FastRCNN:
-    """Fast R-CNN on any zoo backbone; proposals are cached in ``proposal_cache``
-    (default ``$VISIONKIT_CACHE/proposals``)."""
+    """Fast R-CNN on any zoo backbone; proposals are cached in
+    ``$VISIONKIT_CACHE/proposals``, the same cache the data readers fill."""
     body = build_backbone(backbone, pretrained, frozen_stages)
     name = feature or body.last
     body.truncate(name)
@@ -71,5 +70,5 @@ def fast_rcnn(
         bg_iou_low=bg_iou_low, batch_size_per_image=rois_per_image, positive_fraction=fg_fraction,
         score_thresh=score_thresh, nms_thresh=nms_thresh, max_det=max_det,
     )
-    proposer = SelectiveSearchProposer(proposal_cache or default_cache_dir(), (proposals_train, proposals_test))
+    proposer = SelectiveSearchProposer(default_cache_dir(), (proposals_train, proposals_test))
     return FastRCNN(body, neck, proposer, heads)

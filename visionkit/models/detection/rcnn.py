@@ -87,7 +87,6 @@ def rcnn(
     fg_fraction: float = 0.25,
     proposals_train: int = 2000,
     proposals_test: int = 500,
-    proposal_cache: str = "",
     chunk: int = 64,
     score_thresh: float = 0.05,
     nms_thresh: float = 0.3,
@@ -100,4 +99,4 @@ def rcnn(
         batch_size_per_image=rois_per_image, positive_fraction=fg_fraction,
         score_thresh=score_thresh, nms_thresh=nms_thresh, max_det=max_det,
     )
-    return RCNN(SelectiveSearchProposer(proposal_cache or default_cache_dir(), (proposals_train, proposals_test)), heads)
+    return RCNN(SelectiveSearchProposer(default_cache_dir(), (proposals_train, proposals_test)), heads)
