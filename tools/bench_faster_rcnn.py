@@ -31,13 +31,14 @@ def config(size: int):
     return load_config(CONFIG, [f"data.img_size={size}"])
 
 
-def ours(num_classes: int, size: int):
+def ours(cfg, num_classes: int):
     from visionkit.engine.build import build_model
 
-    return build_model(config(size), ["c"] * num_classes)
+    return build_model(cfg, ["c"] * num_classes)
 
 
-def torchvision_tutorial(num_classes: int, size: int):
+def torchvision_tutorial(cfg, num_classes: int):
+    """torchvision's tutorial model with the RPN and RoI counts and the input size of ``cfg``."""
     from torchvision.models.detection import FasterRCNN
     from torchvision.models.detection.anchor_utils import AnchorGenerator
     from torchvision.ops import MultiScaleRoIAlign
@@ -54,7 +55,7 @@ def torchvision_tutorial(num_classes: int, size: int):
         def forward(self, x):
             return self.body(x)["c5"]
 
-    m = config(size).model  # the same RPN and RoI counts as ours
+    m, size = cfg.model, cfg.data.img_size
     (pre_train, pre_test), (post_train, post_test) = m["rpn_pre_nms_top_n"], m["rpn_post_nms_top_n"]
     return FasterRCNN(
         Features(), num_classes=num_classes + 1, min_size=size, max_size=size,
@@ -86,7 +87,8 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    models = {"visionkit": ours(3, args.size), "torchvision": torchvision_tutorial(3, args.size)}
+    cfg = config(args.size)
+    models = {"visionkit": ours(cfg, 3), "torchvision": torchvision_tutorial(cfg, 3)}
     one, _ = batch(1, args.size)
     images, targets = batch(args.train_batch, args.size)
     rows = {}

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from visionkit.bench import median_time  # noqa: E402
 from visionkit.config import load_config  # noqa: E402
@@ -85,7 +86,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     rgb = read_image(args.image)
-    cfgs = {n: load_config(f"configs/{n}_bccd.yaml") for n in NAMES}
+    cfgs = {n: load_config(ROOT / "configs" / f"{n}_bccd.yaml") for n in NAMES}
     models = {n: load(cfgs[n], getattr(args, f"weights_{n}")) for n in NAMES}
     size = args.size or cfgs["faster_rcnn"].data.img_size
     test_n = {"rcnn": cfgs["rcnn"].model["proposals_test"], "fast_rcnn": cfgs["fast_rcnn"].model["proposals_test"],

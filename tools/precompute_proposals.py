@@ -18,9 +18,9 @@ IoU 0.5 and 0.7 (the upper bound on what the detector can find), per split, and 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import time
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 

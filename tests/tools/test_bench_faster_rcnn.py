@@ -12,8 +12,9 @@ spec.loader.exec_module(bench)
 
 def test_torchvision_is_given_our_rpn_and_roi_counts(tmp_path, monkeypatch):
     monkeypatch.setenv("VISIONKIT_DATA", str(tmp_path))  # the config's data root is not opened
-    m = bench.config(192).model
-    tv = bench.torchvision_tutorial(3, 192)
+    cfg = bench.config(192)
+    m = cfg.model
+    tv = bench.torchvision_tutorial(cfg, 3)
     assert tv.roi_heads.fg_bg_sampler.batch_size_per_image == m["roi_batch_size"]
     assert [tv.rpn._pre_nms_top_n["training"], tv.rpn._pre_nms_top_n["testing"]] == list(m["rpn_pre_nms_top_n"])
     assert [tv.rpn._post_nms_top_n["training"], tv.rpn._post_nms_top_n["testing"]] == list(m["rpn_post_nms_top_n"])
