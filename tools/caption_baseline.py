@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", default="", help="a Show and Tell checkpoint, scored side by side")
     ap.add_argument("--k", type=int, default=5, help="nearest training images whose captions are candidates")
     ap.add_argument("--out", default="", help="also write the metrics JSON here")
-    args = ap.parse_args(argv)
+    args = ap.parse_intermixed_args(argv)  # overrides may come after --weights
     torch.set_num_threads(2)
     cfg = load_config(args.config, args.overrides)
     cfg.data.options = dict(cfg.data.options, per_caption=False)  # one item per image, all references

@@ -18,3 +18,12 @@ def test_nearest_neighbour_baseline_scores_the_test_split(data_dir, tmp_path, mo
     assert {"bleu1", "bleu2", "bleu3", "bleu4", "cider_d"} <= set(scores)
     assert 0.3 < scores["bleu1"] < 1 and 0 < scores["bleu4"] < scores["bleu1"]  # borrowed captions share words
     assert "NN: " in capsys.readouterr().out
+
+
+def test_overrides_may_follow_the_options(data_dir, tmp_path, monkeypatch):
+    """``--weights W key=value`` is how the README tunes decoding: the override must reach the config."""
+    monkeypatch.setenv("VISIONKIT_DATA", str(data_dir))
+    out = tmp_path / "b.json"
+    args = [str(ROOT / "configs" / "show_tell_coco_captions.yaml"), "--k", "1", "--out", str(out), "eval.split=test[:6]"]
+    assert caption_baseline.main(args) == 0
+    assert set(json.loads(out.read_text())) == {"nearest_k1"}
