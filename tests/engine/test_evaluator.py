@@ -90,6 +90,8 @@ def test_detection_maps_back_to_original_coordinates(tmp_path):
     rows = json.loads((tmp_path / "pred.json").read_text())
     assert n == 3 and rows[0]["image_id"] == 7 and rows[0]["category_id"] == 3 and rows[2]["file_name"] == "img1.jpg"
     assert rows[0]["bbox"] == pytest.approx([11, 5, 29, 26], abs=1e-3)  # xywh in the original image
+    save_predictions(res, tmp_path / "by_label.json", cat_ids={2: 9, 1: 3})  # a COCO data set's {label: id}
+    assert [r["category_id"] for r in json.loads((tmp_path / "by_label.json").read_text())] == [r["category_id"] for r in rows]
     coco = Evaluator("detection", ["cell", "dot"], EvalConfig(metric="coco")).evaluate(Lookup(canned), loader, CPU)
     assert {"AP", "AP50", "AR100"} <= set(coco.metrics) and 0 < coco.metrics["AP50"] <= 1
 
