@@ -17,12 +17,13 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from visionkit.bench import median_time  # noqa: E402
 from visionkit.errors import run_script  # noqa: E402
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "faster_rcnn_bccd.yaml"
+CONFIG = ROOT / "configs" / "faster_rcnn_bccd.yaml"
 
 
 def config(size: int):

@@ -24,6 +24,9 @@ def test_overrides_may_follow_the_options(data_dir, tmp_path, monkeypatch):
     """``--weights W key=value`` is how the README tunes decoding: the override must reach the config."""
     monkeypatch.setenv("VISIONKIT_DATA", str(data_dir))
     out = tmp_path / "b.json"
+    splits, real = [], caption_baseline.build_dataset
+    monkeypatch.setattr(caption_baseline, "build_dataset", lambda d, split, train: splits.append(split) or real(d, split, train))
     args = [str(ROOT / "configs" / "show_tell_coco_captions.yaml"), "--k", "1", "--out", str(out), "eval.split=test[:6]"]
     assert caption_baseline.main(args) == 0
+    assert splits == ["train[:-50]", "test[:6]"]
     assert set(json.loads(out.read_text())) == {"nearest_k1"}

@@ -267,13 +267,10 @@ class Evaluator:
 
 def save_predictions(result: EvalResult, path, cat_ids=None) -> int:
     """Write detection predictions (original coordinates) as COCO results JSON, atomically.
-    ``cat_ids`` maps labels to the data set's category ids: a COCO data set's ``{label: id}``
-    or a list indexed by ``label - 1``. Returns the number of boxes written (0 and no file for
-    other tasks)."""
+    ``cat_ids`` as in ``to_coco_results``. Returns the number of boxes written (0 and no file
+    for other tasks)."""
     if not result.predictions or result.gts is None:
         return 0
-    if isinstance(cat_ids, dict):
-        cat_ids = [cat_ids[label] for label in sorted(cat_ids)]
     from ..metrics.results import save_results, to_coco_results
 
     ids = [g.get("image_id", i + 1) for i, g in enumerate(result.gts)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -32,14 +32,17 @@ def _np(x, dtype) -> np.ndarray:
 def to_coco_results(
     preds: Sequence[dict],
     image_ids: Sequence,
-    cat_ids: Sequence[int] | None = None,
+    cat_ids: Sequence[int] | Mapping[int, int] | None = None,
     file_names: Sequence[str] | None = None,
 ) -> list[dict]:
     """Per-image predictions (``boxes`` xyxy, ``labels`` 1..K, ``scores``) -> COCO results list.
 
-    ``image_ids[i]`` is the id of image ``i``; label ``l`` becomes ``cat_ids[l - 1]`` when
-    ``cat_ids`` is given (the data set's own, possibly non-contiguous ids), else ``l``.
+    ``image_ids[i]`` is the id of image ``i``. ``cat_ids`` gives the data set's own, possibly
+    non-contiguous category ids: a COCO data set's ``{label: id}``, or a list where label ``l``
+    is ``cat_ids[l - 1]``. Without it label ``l`` is category ``l``.
     """
+    if cat_ids is not None and not isinstance(cat_ids, Mapping):
+        cat_ids = {i + 1: c for i, c in enumerate(cat_ids)}
     if len(preds) != len(image_ids):
         raise ValueError(f"{len(preds)} predictions but {len(image_ids)} image ids")
     if file_names is not None and len(file_names) != len(preds):
@@ -53,7 +56,7 @@ def to_coco_results(
         xywh[:, 2:] -= xywh[:, :2]
         img_id = image_ids[i].item() if hasattr(image_ids[i], "item") else image_ids[i]
         for b, l, s in zip(xywh.tolist(), labels.tolist(), scores.tolist()):
-            r = {"image_id": img_id, "category_id": int(cat_ids[l - 1]) if cat_ids is not None else int(l), "bbox": b, "score": s}
+            r = {"image_id": img_id, "category_id": int(cat_ids[l]) if cat_ids is not None else int(l), "bbox": b, "score": s}
             if file_names is not None:
                 r["file_name"] = str(file_names[i])
             out.append(r)
