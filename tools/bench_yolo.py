@@ -57,8 +57,7 @@ def main() -> None:
         times = []
         for _ in range(20):
             t = time.perf_counter()
-            feats = model.backbone(model.normalize(x))[model.backbone.last]
-            model.head(feats)
+            model.head(model.neck(model.backbone(model.normalize(x))))
             if args.device.startswith("cuda"):
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - t)
@@ -87,14 +86,14 @@ def main() -> None:
 
 
 class _Body(torch.nn.Module):
-    """Backbone + head, for counting multiply-adds."""
+    """Backbone + neck + head, for counting multiply-adds."""
 
     def __init__(self, model):
         super().__init__()
-        self.backbone, self.head = model.backbone, model.head
+        self.backbone, self.neck, self.head = model.backbone, model.neck, model.head
 
     def forward(self, x):
-        return self.head(self.backbone(x)[self.backbone.last])
+        return self.head(self.neck(self.backbone(x)))
 
 
 if __name__ == "__main__":

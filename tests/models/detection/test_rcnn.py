@@ -45,3 +45,20 @@ def test_overfits_four_images(name, extra, tmp_path, monkeypatch):
     with torch.no_grad():
         preds = model(images)
     assert voc_evaluate(targets, preds, ["a", "b", "c"], metric="voc07")["mAP"] > 0.95
+
+
+def test_fast_rcnn_on_a_pyramid_pools_once_from_its_stride_16_level(tmp_path, monkeypatch):
+    monkeypatch.setenv("VISIONKIT_CACHE", str(tmp_path))
+    model = MODELS.build("fast_rcnn", num_classes=3, backbone="tiny_test", pretrained=False, fpn_levels=["c4", "c5"],
+                         neck_channels=16, head_hidden=32, proposals_train=50, proposals_test=50)
+    pooler = model.roi_heads.pooler
+    assert pooler.mode == "pool" and pooler.names == ["c4"] and pooler.stride == 16
+    images, targets = _four_images()
+    features = model.neck(model.backbone(images[0][None]))
+    assert features["c4"].shape[1] == 16 and features["c4"].shape[-1] == images[0].shape[-1] // 16
+    losses = model(images[:2], targets[:2])
+    assert set(losses) == {"loss_classifier", "loss_box_reg"} and all(v.isfinite() for v in losses.values())
+    model.eval()
+    with torch.no_grad():
+        out = model(images[:1])
+    assert set(out[0]) == {"boxes", "labels", "scores"}

@@ -3,7 +3,7 @@ import torch
 
 from tests.models.tiny import TinyBackbone
 from visionkit.metrics.voc import voc_evaluate
-from visionkit.models.detection.yolov1 import YOLOv1
+from visionkit.models.detection.yolov1 import PyramidMap, YOLOv1
 
 C = 3
 
@@ -21,6 +21,22 @@ def test_conv_head_output_grid_and_downsampling():
     assert raw.shape == (1, 2, 2, 5 * 2 + C)
     with pytest.raises(ValueError):
         _model(grid=3, img_size=128)  # 4 / 3 is not a power of two
+
+
+def test_pyramid_neck_puts_the_grid_on_the_stride_16_map_that_sees_c5():
+    backbone = TinyBackbone(16)
+    m = YOLOv1(backbone, num_classes=C, grid=8, img_size=128, neck=PyramidMap(backbone, ["c5", "c4"], 24))
+    assert m.neck.levels == ["c4", "c5"] and m.neck.stride == 16 and m.neck.out_channels == 24
+    x = torch.rand(1, 3, 128, 128)
+    feats = m.backbone(x)
+    fine = m.neck(feats)
+    assert fine.shape == (1, 24, 8, 8)
+    assert m.head(fine).shape == (1, 8, 8, 5 * 2 + C)  # grid = 128 / 16, no downsampling
+    # c5 reaches the fine map: changing c5 alone changes it
+    feats2 = dict(feats, c5=feats["c5"] + 1)
+    assert not torch.allclose(m.neck(feats2), fine)
+    with pytest.raises(ValueError, match="c9"):
+        PyramidMap(backbone, ["c4", "c9"], 24)
 
 
 def test_fc_head_is_the_papers_shape():

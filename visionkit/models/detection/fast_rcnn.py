@@ -7,6 +7,10 @@ proposals (selective search), and two sibling outputs trained with one multi-tas
 Compared with R-CNN, the CNN runs once per image instead of once per region, and classifier
 and box regressor train together end to end. Training follows the paper: mini-batches of 2
 images × 64 RoIs, a quarter of them foreground (IoU ≥ 0.5), background IoU in [0.1, 0.5).
+
+The paper pools from one map (VGG16's conv5_3, stride 16). ``fpn_levels=[c4, c5]`` keeps one
+stride-16 map and one RoI max pooling, but makes that map a Feature Pyramid Network's finest
+output, so it also sees the deeper c5 (MobileNetV2's c4 is only 96 channels, 13 blocks deep).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from torch import nn
 
 from ...registry import MODELS
 from ..common import Images, Normalize, batch_images, build_backbone
-from .faster_rcnn import ReduceNeck
+from .faster_rcnn import FPNNeck, ReduceNeck
 from ...data.proposals import default_cache_dir
 from .proposals import SelectiveSearchProposer
 from .roi_heads import Predictor, RoIHeads, RoIPooler, TwoMLPHead
@@ -57,13 +61,21 @@ def fast_rcnn(
     score_thresh: float = 0.05,
     nms_thresh: float = 0.3,
     max_det: int = 100,
+    fpn_levels: list[str] = (),
 ) -> FastRCNN:
     """Fast R-CNN on any zoo backbone; proposals are cached in
-    ``$VISIONKIT_CACHE/proposals``, the same cache the data readers fill."""
+    ``$VISIONKIT_CACHE/proposals``, the same cache the data readers fill. RoIs are pooled from
+    ``feature`` (default the last map) after a 1×1 reduction, or with ``fpn_levels`` from the
+    pyramid's finest level."""
     body = build_backbone(backbone, pretrained, frozen_stages)
-    name = feature or body.last
-    body.truncate(name)
-    neck = ReduceNeck(name, body.out_channels[name], neck_channels)
+    if fpn_levels:
+        body.truncate(max(fpn_levels, key=body.strides.get))
+        neck = FPNNeck(body.out_channels, list(fpn_levels), neck_channels or 256)
+        name = min(fpn_levels, key=body.strides.get)
+    else:
+        name = feature or body.last
+        body.truncate(name)
+        neck = ReduceNeck(name, body.out_channels[name], neck_channels)
     heads = RoIHeads(
         RoIPooler([name], roi_size, roi_pool, stride=body.strides[name]),
         TwoMLPHead(neck.out_channels * roi_size * roi_size, head_hidden), Predictor(head_hidden, num_classes),

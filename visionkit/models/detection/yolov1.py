@@ -12,6 +12,11 @@ grid encoding and the loss). Two heads:
   (S = input / stride); strided 3×3 convs are added when the backbone's last stride is finer
   than the grid asked for.
 
+The head reads the backbone's last map, or (``fpn_levels=[c4, c5]``) the finest output of a
+Feature Pyramid Network (``torchvision.ops``) over those levels: a stride-16 map that still sees
+c5's context, for objects as small as BCCD's ~25-pixel platelets. This departs from the paper
+the way YOLOv2's passthrough layer later did; the grid and loss are unchanged.
+
 Outputs are squashed so that they live where their targets do: sigmoid for x, y, √w, √h and
 the confidence, softmax for the class probabilities (``activation="linear"`` keeps the
 paper's linear output layer instead). The loss is the paper's sum-squared error either way.
@@ -20,9 +25,11 @@ paper's linear output layer instead). The loss is the paper's sum-squared error 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import torch
 from torch import nn
+from torchvision.ops import FeaturePyramidNetwork
 
 from ...registry import MODELS
 from ..common import Images, Normalize, batch_images, build_backbone
@@ -67,6 +74,34 @@ class FCHead(nn.Module):
         return self.fc(x).view(x.shape[0], self.grid, self.grid, self.outputs)
 
 
+class LastMap(nn.Module):
+    """The backbone's last feature map, as it is (the paper's choice)."""
+
+    def __init__(self, backbone: nn.Module):
+        super().__init__()
+        self.name = backbone.last
+        self.out_channels, self.stride = backbone.out_channels[self.name], backbone.strides[self.name]
+
+    def forward(self, feats: "OrderedDict[str, torch.Tensor]") -> torch.Tensor:
+        return feats[self.name]
+
+
+class PyramidMap(nn.Module):
+    """The finest map of a Feature Pyramid Network over ``levels`` (e.g. c4 + upsampled c5)."""
+
+    def __init__(self, backbone: nn.Module, levels: list[str], out_channels: int):
+        super().__init__()
+        missing = [k for k in levels if k not in backbone.out_channels]
+        if missing:
+            raise ValueError(f"fpn_levels {missing} not in this backbone's features {list(backbone.out_channels)}")
+        self.levels = sorted(levels, key=backbone.strides.get)
+        self.fpn = FeaturePyramidNetwork([backbone.out_channels[k] for k in self.levels], out_channels)
+        self.out_channels, self.stride = out_channels, backbone.strides[self.levels[0]]
+
+    def forward(self, feats: "OrderedDict[str, torch.Tensor]") -> torch.Tensor:
+        return self.fpn(OrderedDict((k, feats[k]) for k in self.levels))[self.levels[0]]
+
+
 class YOLOv1(nn.Module):
     task = "detection"
 
@@ -85,6 +120,7 @@ class YOLOv1(nn.Module):
         score_thresh: float = 0.05,
         nms_thresh: float = 0.5,
         max_det: int = 100,
+        neck: nn.Module | None = None,
     ):
         super().__init__()
         self.num_classes, self.grid, self.boxes_per_cell = num_classes, grid, boxes_per_cell
@@ -93,7 +129,8 @@ class YOLOv1(nn.Module):
         self.score_thresh, self.nms_thresh, self.max_det = score_thresh, nms_thresh, max_det
         self.normalize = Normalize()
         self.backbone = backbone
-        channels, stride = backbone.out_channels[backbone.last], backbone.strides[backbone.last]
+        self.neck = neck or LastMap(backbone)
+        channels, stride = self.neck.out_channels, self.neck.stride
         feat_size = img_size // stride
         outputs = 5 * boxes_per_cell + num_classes
         if head == "fc":
@@ -125,7 +162,7 @@ class YOLOv1(nn.Module):
 
     def forward(self, images: Images, targets: list[dict] | None = None):
         x, sizes = batch_images(images)
-        features = self.backbone(self.normalize(x))[self.backbone.last]
+        features = self.neck(self.backbone(self.normalize(x)))
         pred = self.activate(self.head(features))  # N×S×S×(5B+C)
         if self.training:
             grid_targets = encode_targets(targets, pred.shape[1], self.num_classes, tuple(x.shape[-2:]))
@@ -152,10 +189,14 @@ def yolov1(
     score_thresh: float = 0.05,
     nms_thresh: float = 0.5,
     max_det: int = 100,
+    fpn_levels: list[str] = (),
+    neck_channels: int = 128,
 ) -> YOLOv1:
-    """YOLOv1 on any zoo backbone (``darknet24`` for the paper's network)."""
+    """YOLOv1 on any zoo backbone (``darknet24`` for the paper's network); ``fpn_levels``
+    (e.g. ``[c4, c5]``) puts the grid on a pyramid's finest map instead of the last map."""
     body = build_backbone(backbone, pretrained, frozen_stages)
+    neck = PyramidMap(body, list(fpn_levels), neck_channels) if fpn_levels else None
     return YOLOv1(
         body, num_classes, grid, boxes_per_cell, img_size, head, hidden, activation,
-        lambda_coord, lambda_noobj, score_thresh, nms_thresh, max_det,
+        lambda_coord, lambda_noobj, score_thresh, nms_thresh, max_det, neck,
     )
