@@ -38,3 +38,12 @@ def test_quiet_mode_when_asked_or_in_ci(monkeypatch):
     assert quiet_mode(True)
     monkeypatch.setenv("CI", "1")
     assert quiet_mode(False)
+
+
+def test_rows_reach_disk_by_count_or_after_flush_seconds(tmp_path, monkeypatch):
+    log = RunLogger(tmp_path, tensorboard=False)
+    log.log({"epoch": 1, "step": 1, "loss": 2.0})
+    assert not (tmp_path / "metrics.csv").exists()  # buffered: one row, just now
+    monkeypatch.setattr(RunLogger, "FLUSH_SECONDS", 0.0)  # a slow model: the next row is "late"
+    log.log({"epoch": 1, "step": 2, "loss": 1.5})
+    assert [r["step"] for r in RunLogger.read_rows(tmp_path)] == [1, 2]

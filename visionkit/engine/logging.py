@@ -14,6 +14,7 @@ import json
 import math
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -43,11 +44,14 @@ def _plain(v: Any) -> Any:
 class RunLogger:
     """Collects rows and writes ``metrics.jsonl``, ``metrics.csv`` and TensorBoard scalars."""
 
+    FLUSH_SECONDS = 30.0
+
     def __init__(self, run_dir: str | Path, enabled: bool = True, tensorboard: bool = True, rows: list[dict] | None = None):
         self.run_dir = Path(run_dir)
         self.enabled = enabled
         self.rows: list[dict] = list(rows or [])
         self._dirty = 0
+        self._flushed_at = time.monotonic()
         self._tb = None
         if enabled and tensorboard:
             from torch.utils.tensorboard import SummaryWriter
@@ -81,13 +85,14 @@ class RunLogger:
                 if k not in ("epoch", "step") and isinstance(v, (int, float)) and not isinstance(v, bool):
                     self._tb.add_scalar(k if "/" in k else f"train/{k}", v, step)
         self._dirty += 1
-        if flush or self._dirty >= 50:
+        # every 50 rows, and at least every 30 s, so a slow model's run shows its progress on disk
+        if flush or self._dirty >= 50 or time.monotonic() - self._flushed_at > self.FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
         if not self.enabled or not self._dirty:
             return
-        self._dirty = 0
+        self._dirty, self._flushed_at = 0, time.monotonic()
         atomic_write_text(self.run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in self.rows))
         columns: list[str] = []
         for r in self.rows:
