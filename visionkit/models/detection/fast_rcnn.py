@@ -19,8 +19,8 @@ from torch import nn
 
 from ...registry import MODELS
 from ..common import Images, Normalize, batch_images, build_backbone
-from .faster_rcnn import FPNNeck, ReduceNeck
 from ...data.proposals import default_cache_dir
+from .necks import FPNNeck, ReduceNeck
 from .proposals import SelectiveSearchProposer
 from .roi_heads import Predictor, RoIHeads, RoIPooler, TwoMLPHead
 
@@ -69,9 +69,9 @@ def fast_rcnn(
     pyramid's finest level."""
     body = build_backbone(backbone, pretrained, frozen_stages)
     if fpn_levels:
-        body.truncate(max(fpn_levels, key=body.strides.get))
-        neck = FPNNeck(body.out_channels, list(fpn_levels), neck_channels or 256)
-        name = min(fpn_levels, key=body.strides.get)
+        neck = FPNNeck(body, list(fpn_levels), neck_channels or 256, pool=False)
+        body.truncate(neck.levels[-1])
+        name = neck.levels[0]
     else:
         name = feature or body.last
         body.truncate(name)

@@ -13,46 +13,14 @@ biggest single saving on a CPU), or a Feature Pyramid Network (``fpn=True``,
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
-import torch
 from torch import nn
-from torchvision.ops import FeaturePyramidNetwork
-from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
 from ...registry import MODELS
 from ..common import Images, Normalize, batch_images, build_backbone
 from .anchors import AnchorGenerator
+from .necks import FPNNeck, ReduceNeck
 from .roi_heads import Predictor, RoIHeads, RoIPooler, TwoMLPHead
 from .rpn import RegionProposalNetwork, RPNHead
-
-
-class ReduceNeck(nn.Module):
-    """One feature map, channels reduced by a 1×1 convolution (or passed through)."""
-
-    def __init__(self, name: str, in_channels: int, out_channels: int):
-        super().__init__()
-        self.name = name
-        self.conv = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1), nn.ReLU(inplace=True)) if out_channels else nn.Identity()
-        self.out_channels = out_channels or in_channels
-        self.names = [name]
-
-    def forward(self, feats: "OrderedDict[str, torch.Tensor]") -> "OrderedDict[str, torch.Tensor]":
-        return OrderedDict([(self.name, self.conv(feats[self.name]))])
-
-
-class FPNNeck(nn.Module):
-    """c3, c4, c5 -> p3, p4, p5 (+ p6 by max pooling), all ``out_channels`` wide."""
-
-    def __init__(self, in_channels: dict[str, int], levels: list[str], out_channels: int):
-        super().__init__()
-        self.levels = levels
-        self.fpn = FeaturePyramidNetwork([in_channels[k] for k in levels], out_channels, extra_blocks=LastLevelMaxPool())
-        self.out_channels = out_channels
-        self.names = levels + ["pool"]
-
-    def forward(self, feats: "OrderedDict[str, torch.Tensor]") -> "OrderedDict[str, torch.Tensor]":
-        return self.fpn(OrderedDict((k, feats[k]) for k in self.levels))
 
 
 class FasterRCNN(nn.Module):
@@ -103,9 +71,9 @@ def faster_rcnn(
     FPN, give one anchor size per level in ``anchor_sizes`` (p3..p6)."""
     body = build_backbone(backbone, pretrained, frozen_stages)
     if fpn:
-        body.truncate(max(fpn_levels, key=body.strides.get))
-        neck = FPNNeck(body.out_channels, list(fpn_levels), neck_channels or 256)
-        stride = body.strides[fpn_levels[0]]
+        neck = FPNNeck(body, list(fpn_levels), neck_channels or 256)
+        body.truncate(neck.levels[-1])
+        stride = neck.stride
     else:
         name = feature or body.last
         body.truncate(name)

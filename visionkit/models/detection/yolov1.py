@@ -29,10 +29,10 @@ from collections import OrderedDict
 
 import torch
 from torch import nn
-from torchvision.ops import FeaturePyramidNetwork
 
 from ...registry import MODELS
 from ..common import Images, Normalize, batch_images, build_backbone
+from .necks import FPNNeck
 from .yolo_loss import decode_predictions, encode_targets, yolo_loss
 
 
@@ -86,20 +86,14 @@ class LastMap(nn.Module):
         return feats[self.name]
 
 
-class PyramidMap(nn.Module):
+class PyramidMap(FPNNeck):
     """The finest map of a Feature Pyramid Network over ``levels`` (e.g. c4 + upsampled c5)."""
 
     def __init__(self, backbone: nn.Module, levels: list[str], out_channels: int):
-        super().__init__()
-        missing = [k for k in levels if k not in backbone.out_channels]
-        if missing:
-            raise ValueError(f"fpn_levels {missing} not in this backbone's features {list(backbone.out_channels)}")
-        self.levels = sorted(levels, key=backbone.strides.get)
-        self.fpn = FeaturePyramidNetwork([backbone.out_channels[k] for k in self.levels], out_channels)
-        self.out_channels, self.stride = out_channels, backbone.strides[self.levels[0]]
+        super().__init__(backbone, levels, out_channels, pool=False)
 
     def forward(self, feats: "OrderedDict[str, torch.Tensor]") -> torch.Tensor:
-        return self.fpn(OrderedDict((k, feats[k]) for k in self.levels))[self.levels[0]]
+        return super().forward(feats)[self.levels[0]]
 
 
 class YOLOv1(nn.Module):
