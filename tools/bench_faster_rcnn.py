@@ -39,31 +39,15 @@ def ours(cfg, num_classes: int):
 
 
 def torchvision_tutorial(cfg, num_classes: int):
-    """torchvision's tutorial model with the RPN and RoI counts and the input size of ``cfg``."""
-    from torchvision.models.detection import FasterRCNN
-    from torchvision.models.detection.anchor_utils import AnchorGenerator
-    from torchvision.ops import MultiScaleRoIAlign
+    """torchvision's tutorial model (the registered peer ``torchvision_faster_rcnn``) with the
+    backbone, frozen stages, RPN and RoI counts and the input size of ``cfg``."""
+    from visionkit.registry import MODELS
 
-    from visionkit.registry import BACKBONES
-
-    body = BACKBONES.build("mobilenet_v2", pretrained=True, frozen_stages=2)
-
-    class Features(torch.nn.Module):  # torchvision wants a module returning one map
-        def __init__(self):
-            super().__init__()
-            self.body, self.out_channels = body, 1280
-
-        def forward(self, x):
-            return self.body(x)["c5"]
-
-    m, size = cfg.model, cfg.data.img_size
-    (pre_train, pre_test), (post_train, post_test) = m["rpn_pre_nms_top_n"], m["rpn_post_nms_top_n"]
-    return FasterRCNN(
-        Features(), num_classes=num_classes + 1, min_size=size, max_size=size,
-        rpn_anchor_generator=AnchorGenerator(((32, 64, 128, 256),), ((0.5, 1.0, 2.0),)),
-        box_roi_pool=MultiScaleRoIAlign(["0"], 7, 2),
-        rpn_pre_nms_top_n_train=pre_train, rpn_pre_nms_top_n_test=pre_test, rpn_post_nms_top_n_train=post_train,
-        rpn_post_nms_top_n_test=post_test, box_batch_size_per_image=m["roi_batch_size"],
+    m = cfg.model
+    return MODELS.build(
+        "torchvision_faster_rcnn", num_classes=num_classes, backbone=m["backbone"], pretrained=m.get("pretrained", True),
+        frozen_stages=m.get("frozen_stages", 0), img_size=cfg.data.img_size, rpn_pre_nms_top_n=m["rpn_pre_nms_top_n"],
+        rpn_post_nms_top_n=m["rpn_post_nms_top_n"], roi_batch_size=m["roi_batch_size"],
     )
 
 
