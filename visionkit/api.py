@@ -122,7 +122,9 @@ def load_model(name_or_checkpoint: str | Path = "default-detector", device: str 
     path = resolve_weights(name_or_checkpoint)
     ckpt = load_checkpoint(path, task=task)
     model, cfg, classes = build_from_checkpoint(ckpt)
-    return Predictor(model, cfg, classes, resolve_device(device), name=str(name_or_checkpoint), cat_ids=ckpt.get("cat_ids"))
+    predictor = Predictor(model, cfg, classes, resolve_device(device), name=str(name_or_checkpoint), cat_ids=ckpt.get("cat_ids"))
+    predictor.recommended_conf = ckpt.get("conf")  # set by tools/pack_model.py --calibrate
+    return predictor
 
 
 def set_thresholds(model: torch.nn.Module, conf=None, iou=None, max_det=None) -> None:
@@ -151,15 +153,18 @@ class Predictor:
         self.device, self.name, self.cat_ids = device, name, cat_ids
         self.task = getattr(model, "task", "") or cfg.task
         self.img_size, self.resize = cfg.data.img_size, cfg.data.resize
+        self.recommended_conf: float | None = None  # a detector's F1-optimal score threshold, when known
 
     def predict(self, source, **kwargs) -> list[Result]:
         """Predictions for every image of ``source`` (see :meth:`stream` for the options)."""
         return list(self.stream(source, **kwargs))
 
     def stream(self, source, conf=None, iou=None, max_det=None, imgsz=None, classes: Sequence[int] | None = None,
-               batch: int = 1, keep_image: bool = True, workers: int = 0) -> Iterator[Result]:
+               batch: int = 1, keep_image: bool = True, workers: int = 0, augment: bool = False) -> Iterator[Result]:
         """Yield one :class:`Result` per input image, in order, ``batch`` images per forward.
-        ``classes`` keeps only those labels (1..K).
+        ``classes`` keeps only those labels (1..K). ``augment`` (detection) merges the model's
+        answers on the image and on the flips it was trained with
+        (:class:`~visionkit.models.detection.tta.FlipTTA`): one forward pass per view.
 
         ``workers > 0`` decodes and letterboxes the next images in that many threads while the
         model runs on the current batch (OpenCV and torch release the GIL, so threads run in
@@ -167,7 +172,8 @@ class Predictor:
         workers)`` images are prepared ahead, so memory stays bounded on any folder size. The
         results are the same, in the same order, bad items included, as with ``workers=0``
         (everything in this thread, one image after the other)."""
-        set_thresholds(self.model, conf, iou, max_det)
+        model = self._augmented() if augment else self.model
+        set_thresholds(model, conf, iou, max_det)
         size, batch = imgsz or self.img_size, max(batch, 1)
         items = iter_sources(source, decode=workers <= 0)
         prepare = partial(_prepare, size=size, resize=self.resize)
@@ -179,22 +185,30 @@ class Predictor:
             pending: list[tuple] = []
             for item, tensor, meta in prepared:
                 if item.error:
-                    yield from self._run(pending, classes, keep_image)
+                    yield from self._run(model, pending, classes, keep_image)
                     pending = []
                     yield Result(item.name, self.task, self.names, error=item.error)
                     continue
                 pending.append((item, tensor, meta))
                 if len(pending) >= batch:
-                    yield from self._run(pending, classes, keep_image)
+                    yield from self._run(model, pending, classes, keep_image)
                     pending = []
-            yield from self._run(pending, classes, keep_image)
+            yield from self._run(model, pending, classes, keep_image)
         finally:  # the caller may stop early: stop the threads, release an open video capture
             if workers > 0:
                 prepared.close()
             items.close()
 
+    def _augmented(self) -> torch.nn.Module:
+        from .errors import UserError
+        from .models.detection.tta import FlipTTA, training_flips
+
+        if self.task != "detection":
+            raise UserError(f"{self.name}: --augment (flip test-time augmentation) is for detection models, not {self.task}")
+        return FlipTTA(self.model, training_flips(self.cfg.data.augment)).eval()
+
     @torch.inference_mode()
-    def _run(self, prepared: list[tuple], classes, keep_image: bool) -> Iterator[Result]:
+    def _run(self, model, prepared: list[tuple], classes, keep_image: bool) -> Iterator[Result]:
         """The model on a batch of ``(item, tensor, meta)``; predictions in original pixels."""
         from .data.transforms import boxes_to_original
 
@@ -205,7 +219,7 @@ class Predictor:
         batch = torch.stack(tensors).to(self.device) if same else [t.to(self.device) for t in tensors]
         if self.channels_last and same:
             batch = batch.contiguous(memory_format=torch.channels_last)
-        outputs = self.model(batch)
+        outputs = model(batch)
         for item, out, meta in zip(items, outputs, metas):
             res = Result(item.name, self.task, self.names, item.image if keep_image else None)
             if "boxes" in out:

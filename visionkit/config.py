@@ -105,6 +105,8 @@ class EvalConfig:
     nms_iou: float = 0.5
     max_det: int = 100
     batch_size: int = 0  # 0 = data.batch_size
+    tta: list[str] = field(default_factory=list)  # detection: flip views merged with the original (h, v, hv)
+    tta_vote: bool = True  # detection TTA: box voting after the merge NMS
     fid_weights: str = ""  # generation: a visionkit classifier checkpoint whose penultimate layer is the FID feature space
 
 

@@ -111,3 +111,20 @@ def test_missing_source_is_listed_not_fatal(tmp_path, images, capsys):
     assert rc == 1
     assert "ghost.jpg: no such file or folder" in capsys.readouterr().err
     assert (tmp_path / "o" / "a.jpg").is_file()
+
+
+def test_detect_augment_merges_flipped_views_and_is_refused_for_segmentation(tmp_path, images, capsys):
+    ckpt = _checkpoint(tmp_path / "det.pt")
+    plain, aug = tmp_path / "plain", tmp_path / "aug"
+    args = ["detect", str(images / "a.jpg"), "-w", str(ckpt), "--conf", "0.0", "--max-det", "20", "-q", "--no-save"]
+    assert main(args + ["--out", str(plain)]) == 0
+    assert main(args + ["--out", str(aug), "--augment"]) == 0
+    p = json.loads((plain / "predictions.json").read_text())
+    a = json.loads((aug / "predictions.json").read_text())
+    assert 0 < len(a) <= 20 and a != p  # the flipped view's boxes took part in the merge
+    for d in a:
+        x, y, w, h = d["bbox"]
+        assert 0 <= x and 0 <= y and x + w <= 120.01 and y + h <= 90.01
+    seg = _checkpoint(tmp_path / "seg.pt", task="segmentation")
+    assert main(["segment", str(images / "b.png"), "-w", str(seg), "--augment", "-q"]) == 2
+    assert "--augment" in capsys.readouterr().err

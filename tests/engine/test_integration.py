@@ -71,3 +71,29 @@ def test_camvid_fcn_short_run(data_dir, tmp_path):
     assert (run / "confusion.png").is_file() and (run / "loss.png").is_file()
     rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "loss" in r] == [1, 2]
+
+
+def test_eval_tta_wraps_the_detector_and_scores_bccd(data_dir, tmp_path):
+    import tests.models.tiny  # noqa: F401  (registers the "tiny_test" backbone)
+    from visionkit.config import to_dict
+    from visionkit.engine.checkpoint import save_checkpoint
+    from visionkit.engine.evaluator import evaluate_checkpoint
+    from visionkit.registry import MODELS
+
+    torch.manual_seed(0)
+    model = {"name": "yolov1", "backbone": "tiny_test", "pretrained": False, "grid": 4, "img_size": 128, "score_thresh": 0.0}
+    data = {"format": "voc", "root": str(data_dir / "bccd"), "img_size": 128, "batch_size": 2, "workers": 0, "val": "val[:4]",
+            "classes": ["RBC", "WBC", "Platelets"]}
+    cfg = build_config({"task": "detection", "model": model, "data": data, "quiet": True})
+    net = MODELS.build("yolov1", num_classes=3, **{k: v for k, v in model.items() if k != "name"})
+    save_checkpoint(tmp_path / "w.pt", {"model": net.state_dict(), "config": to_dict(cfg), "task": "detection",
+                                        "classes": ["RBC", "WBC", "Platelets"]})
+    plain, _ = evaluate_checkpoint(cfg, tmp_path / "w.pt", "val")
+    cfg_tta = build_config({**to_dict(cfg), "eval": {"tta": ["h", "v"]}})
+    tta, _ = evaluate_checkpoint(cfg_tta, tmp_path / "w.pt", "val")
+    assert len(tta.predictions) == len(plain.predictions) == 4
+    assert 0.0 <= tta.metrics["mAP"] <= 1.0
+    # three views, each capped at max_det, merged back under the cap; boxes differ from one view's
+    assert all(len(p["boxes"]) <= 100 for p in tta.predictions)
+    assert any(not torch.equal(torch.as_tensor(a["boxes"]), torch.as_tensor(b["boxes"]))
+               for a, b in zip(tta.predictions, plain.predictions))

@@ -246,3 +246,20 @@ def test_bccd_val_against_loop_reference(data_dir):
         ref = [_ref_class_ap(gts, preds, k, 0.5, metric == "voc07", 1.0) for k in (1, 2, 3)]
         np.testing.assert_allclose([out["per_class"][c] for c in ds.classes], ref, atol=1e-12)
         assert 0.3 < out["mAP"] < 1.0
+
+
+def test_f1_threshold_hand_worked():
+    from visionkit.metrics.voc import f1_threshold
+
+    g = [[0, 0, 10, 10], [20, 0, 30, 10], [40, 0, 50, 10]]
+    far = [[100, 100, 110, 110], [120, 100, 130, 110]]
+    gts = [{"boxes": g, "labels": [1, 1, 1]}]
+    # scores 0.9 TP, 0.8 TP, 0.5 FP, 0.4 FP, 0.2 TP of 3 GTs; class 2 has no GT and is left out
+    preds = [{"boxes": [g[0], g[1], far[0], far[1], g[2], far[0]], "labels": [1, 1, 1, 1, 1, 2],
+              "scores": [0.9, 0.8, 0.5, 0.4, 0.2, 0.99]}]
+    best, f1, grid, mean = f1_threshold(gts, preds, num_classes=2)
+    # t <= 0.2: 3 TP 2 FP -> 6/8; (0.2, 0.4]: 2 TP 2 FP 1 FN -> 4/7; (0.4, 0.5]: 4/6; (0.5, 0.8]: 2 TP 0 FP 1 FN -> 4/5
+    assert best == pytest.approx(0.51) and f1 == pytest.approx(0.8)
+    assert mean[list(np.round(grid, 2)).index(0.2)] == pytest.approx(0.75)
+    assert mean[list(np.round(grid, 2)).index(0.3)] == pytest.approx(4 / 7)
+    assert mean[-1] == 0.0  # nothing kept above 0.99 for class 1

@@ -19,6 +19,7 @@ import click
 
 DEFAULTS = {"detect": "default-detector", "segment": "default-segmenter", "caption": "default-captioner"}
 TASKS = {"detect": "detection", "segment": "segmentation", "caption": "captioning"}
+DEFAULT_CONF = 0.25  # Ultralytics' default, for checkpoints without a calibrated threshold
 
 
 def _options(fn):
@@ -26,12 +27,15 @@ def _options(fn):
         click.argument("sources", nargs=-1, required=True),
         click.option("--weights", "-w", help="A checkpoint trained with visionkit (default: the bundled model)."),
         click.option("--model", "model_name", help="A bundled model name (see `visionkit models`)."),
-        click.option("--conf", type=float, default=0.25, show_default=True,
-                     help="Minimum score of a detection (scoring with `visionkit eval` uses the model's own, lower one)."),
+        click.option("--conf", type=float,
+                     help=f"Minimum score of a detection [default: the model's F1-optimal one when packed with it, else {DEFAULT_CONF}]; "
+                          "scoring with `visionkit eval` keeps the model's own, lower one."),
         click.option("--iou", type=float, help="NMS IoU threshold."),
         click.option("--max-det", type=int, help="At most this many detections per image."),
         click.option("--imgsz", type=int, help="Inference size (default: the training size)."),
         click.option("--classes", help="Keep only these classes: names or ids, comma-separated."),
+        click.option("--augment", is_flag=True,
+                     help="Detection: also run the flipped image(s) the model trained on and merge (slower, often more accurate)."),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
         click.option("--batch", type=int, default=1, show_default=True, help="Images per forward pass."),
         click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True,
@@ -74,7 +78,7 @@ def _output_name(name: str, used: set[str]) -> str:
 
 
 def run_predict(verb: str, sources, weights, model_name, conf, iou, max_det, imgsz, classes, device, batch, out_dir, save, quiet,
-                workers: int = 0) -> int:
+                workers: int = 0, augment: bool = False) -> int:
     from tqdm import tqdm
 
     from ..api import load_model
@@ -84,13 +88,15 @@ def run_predict(verb: str, sources, weights, model_name, conf, iou, max_det, img
     task = TASKS[verb]
     predictor = load_model(weights or model_name or DEFAULTS[verb], device=device, task=task)
     keep = _class_ids(classes, predictor.names)
+    if conf is None and task == "detection":
+        conf = predictor.recommended_conf or DEFAULT_CONF
     out = Path(out_dir or f"runs/{verb}")
     out.mkdir(parents=True, exist_ok=True)
     total = count_sources(list(sources))
     bar = tqdm(total=total, desc=verb, unit="img", disable=quiet or total == 1, leave=False)
     rows, bad, coco, used = [], [], [], set()
     results = predictor.stream(list(sources), conf=conf, iou=iou, max_det=max_det, imgsz=imgsz, classes=keep, batch=batch,
-                                workers=workers)
+                                workers=workers, augment=augment)
     for image_id, res in enumerate(results, start=1):
         bar.update(1)
         if res.error:

@@ -152,11 +152,13 @@ class _Detection:
             return EvalResult({k: float(v) for k, v in stats.items()}, predictions=preds, gts=gts)
         if metric not in ("voc07", "voc"):
             raise ConfigError(f"eval.metric: {self.cfg.metric!r} is not a detection metric; use voc07, voc or coco")
-        from ..metrics.voc import voc_evaluate
+        from ..metrics.voc import f1_threshold, voc_evaluate
 
         out = voc_evaluate(gts, preds, self.classes, iou_thr=self.cfg.iou, metric=metric, iou_mode=self.cfg.iou_mode)
         metrics = {"mAP": float(out["mAP"])}
         metrics.update({f"AP/{k}": float(v) for k, v in out["per_class"].items()})
+        # the operating point for `visionkit detect --conf`: the score threshold of best class-mean F1
+        metrics["F1_conf"], metrics["F1"], _, _ = f1_threshold(gts, preds, len(self.classes), self.cfg.iou, self.cfg.iou_mode)
         return EvalResult(metrics, curves=out["curves"], per_class=out["per_class"], predictions=preds, gts=gts)
 
 
@@ -310,6 +312,10 @@ def evaluate_checkpoint(cfg, weights, split: str = "", use_ema: bool = True, dat
         raise WeightsError(f"{weights}: weights do not fit model {cfg.model.get('name')!r}: {str(e).splitlines()[0]}") from None
     model.to(device)
     task = ckpt.get("task") or model_task(cfg, model, dataset)
+    if cfg.eval.tta and task == "detection":
+        from ..models.detection.tta import FlipTTA
+
+        model = FlipTTA(model, cfg.eval.tta, vote=cfg.eval.tta_vote)
     loader = make_eval_loader(dataset, cfg.eval.batch_size or cfg.data.batch_size, dist, cfg.data.workers)
     ev = Evaluator(task, classes, cfg.eval, cfg.data.ignore_index, getattr(dataset, "cat_ids", None))
     from .logging import progress, quiet_mode

@@ -257,3 +257,31 @@ def voc_evaluate(
     valid = [v for v in per_class.values() if not np.isnan(v)]
     m_ap = float(np.mean(valid)) if valid else float("nan")
     return {"mAP": m_ap, "per_class": per_class, "curves": curves}
+
+
+def f1_threshold(gts: Sequence[dict], preds: Sequence[dict], num_classes: int, iou_thr: float = 0.5,
+                 iou_mode: str = "voc", grid: Sequence[float] | None = None) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """The score threshold that maximises the class-mean F1 of the detections kept above it
+    (devkit matching at ``iou_thr``; classes without GT are left out) — the operating point a
+    user sees with ``visionkit detect --conf``, where mAP is threshold-free.
+
+    Returns ``(best_threshold, best_f1, thresholds, mean_f1_per_threshold)``.
+    """
+    grid = np.round(np.arange(0.01, 1.0, 0.01), 2) if grid is None else np.asarray(grid, np.float64)
+    order, d_lab, status, npos = match_detections(gts, preds, iou_thr=iou_thr, iou_mode=iou_mode)
+    scores = _flatten(preds, with_scores=True)["scores"][order]
+    f1 = np.zeros((len(grid), num_classes))
+    used = []
+    for k in range(1, num_classes + 1):
+        n = npos.get(k, 0)
+        if n == 0:
+            continue
+        used.append(k - 1)
+        s, st = scores[d_lab == k], status[d_lab == k]
+        kept = s[None, :] >= grid[:, None]
+        tp = (kept & (st == 1)).sum(1)
+        fp = (kept & (st == -1)).sum(1)
+        f1[:, k - 1] = 2 * tp / np.maximum(2 * tp + fp + (n - tp), 1)
+    mean = f1[:, used].mean(1) if used else np.zeros(len(grid))
+    best = int(np.argmax(mean))  # the lowest threshold among ties
+    return float(grid[best]), float(mean[best]), grid, mean

@@ -57,3 +57,15 @@ def test_overfits_four_images_to_map_one():
     with torch.no_grad():
         preds = model(images)
     assert voc_evaluate(targets, preds, ["a", "b", "c"], metric="voc07")["mAP"] > 0.95
+
+
+def test_predict_time_iou_sets_the_detection_nms_not_the_rpns():
+    from visionkit.api import set_thresholds
+    from visionkit.models.detection.tta import FlipTTA
+
+    model = _build(rpn_nms_thresh=0.7, nms_thresh=0.5)
+    set_thresholds(model, conf=0.2, iou=0.6, max_det=10)
+    assert model.rpn.proposal_nms_thresh == 0.7  # proposals keep the config's NMS
+    assert (model.roi_heads.score_thresh, model.roi_heads.nms_thresh, model.roi_heads.max_det) == (0.2, 0.6, 10)
+    tta = FlipTTA(model)
+    assert (tta.nms_thresh, tta.max_det) == (0.6, 10)  # the test-time merge follows the detection NMS
