@@ -74,20 +74,11 @@ def test_camvid_fcn_short_run(data_dir, tmp_path):
 
 
 def test_eval_tta_wraps_the_detector_and_scores_bccd(data_dir, tmp_path):
-    import tests.models.tiny  # noqa: F401  (registers the "tiny_test" backbone)
+    from tests.models.tiny import bccd_checkpoint
     from visionkit.config import to_dict
-    from visionkit.engine.checkpoint import save_checkpoint
     from visionkit.engine.evaluator import evaluate_checkpoint
-    from visionkit.registry import MODELS
 
-    torch.manual_seed(0)
-    model = {"name": "yolov1", "backbone": "tiny_test", "pretrained": False, "grid": 4, "img_size": 128, "score_thresh": 0.0}
-    data = {"format": "voc", "root": str(data_dir / "bccd"), "img_size": 128, "batch_size": 2, "workers": 0, "val": "val[:4]",
-            "classes": ["RBC", "WBC", "Platelets"]}
-    cfg = build_config({"task": "detection", "model": model, "data": data, "quiet": True})
-    net = MODELS.build("yolov1", num_classes=3, **{k: v for k, v in model.items() if k != "name"})
-    save_checkpoint(tmp_path / "w.pt", {"model": net.state_dict(), "config": to_dict(cfg), "task": "detection",
-                                        "classes": ["RBC", "WBC", "Platelets"]})
+    _, cfg = bccd_checkpoint(tmp_path / "w.pt", data_dir, val="val[:4]")
     plain, _ = evaluate_checkpoint(cfg, tmp_path / "w.pt", "val")
     cfg_tta = build_config({**to_dict(cfg), "eval": {"tta": ["h", "v"]}})
     tta, _ = evaluate_checkpoint(cfg_tta, tmp_path / "w.pt", "val")

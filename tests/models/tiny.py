@@ -31,3 +31,23 @@ def _register() -> None:
 
 
 _register()
+
+
+def bccd_checkpoint(path, data_dir, **data):
+    """An untrained tiny YOLOv1 checkpoint whose config reads the real BCCD (``data`` overrides
+    the data section, e.g. ``val="val[:3]"``). Returns ``(path, cfg)``."""
+    import torch
+
+    from visionkit.config import build_config, to_dict
+    from visionkit.engine.checkpoint import save_checkpoint
+    from visionkit.registry import MODELS
+
+    torch.manual_seed(0)
+    model = {"name": "yolov1", "backbone": "tiny_test", "pretrained": False, "grid": 4, "img_size": 128, "score_thresh": 0.0}
+    classes = ["RBC", "WBC", "Platelets"]
+    data = {"format": "voc", "root": str(data_dir / "bccd"), "img_size": 128, "batch_size": 2, "workers": 0,
+            "classes": classes, **data}
+    cfg = build_config({"task": "detection", "model": model, "data": data, "quiet": True})
+    net = MODELS.build("yolov1", num_classes=3, **{k: v for k, v in model.items() if k != "name"})
+    save_checkpoint(path, {"model": net.state_dict(), "config": to_dict(cfg), "task": "detection", "classes": classes})
+    return path, cfg

@@ -31,22 +31,10 @@ def test_packed_model_is_half_size_and_predicts_the_same(tmp_path):
 def test_calibrate_stores_the_f1_optimal_conf_that_detect_then_starts_from(data_dir, tmp_path, monkeypatch):
     import json
 
-    import tests.models.tiny  # noqa: F401
+    from tests.models.tiny import bccd_checkpoint
     from visionkit.cli import main
-    from visionkit.config import build_config, to_dict
-    from visionkit.engine.checkpoint import save_checkpoint
-    from visionkit.registry import MODELS
 
-    torch.manual_seed(0)
-    model = {"name": "yolov1", "backbone": "tiny_test", "pretrained": False, "grid": 4, "img_size": 128, "score_thresh": 0.0}
-    classes = ["RBC", "WBC", "Platelets"]
-    data = {"format": "voc", "root": str(data_dir / "bccd"), "img_size": 128, "batch_size": 2, "workers": 0,
-            "val": "val[:3]", "classes": classes}
-    cfg = build_config({"task": "detection", "model": model, "data": data})
-    net = MODELS.build("yolov1", num_classes=3, **{k: v for k, v in model.items() if k != "name"})
-    src = tmp_path / "w.pt"
-    save_checkpoint(src, {"model": net.state_dict(), "config": to_dict(cfg), "task": "detection", "classes": classes})
-
+    src, _ = bccd_checkpoint(tmp_path / "w.pt", data_dir, val="val[:3]")
     pack_model.main([str(src), str(tmp_path / "packed.pt"), "--calibrate", "val"])
     packed = load_checkpoint(tmp_path / "packed.pt")
     assert 0.0 < packed["conf"] < 1.0 and packed["conf_calibration"]["split"] == "val"
@@ -63,3 +51,4 @@ def test_calibrate_stores_the_f1_optimal_conf_that_detect_then_starts_from(data_
     scores = [p["score"] for p in detect(tmp_path / "packed.pt")]
     assert not scores or min(scores) >= packed["conf"] - 1e-3
     assert detect(src) == detect(src, "--conf", "0.25")  # no calibration: Ultralytics' 0.25
+

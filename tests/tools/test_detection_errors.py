@@ -1,0 +1,25 @@
+import importlib.util
+from pathlib import Path
+
+import yaml
+
+from tests.models.tiny import bccd_checkpoint
+from visionkit.config import to_dict
+
+spec = importlib.util.spec_from_file_location("detection_errors", Path(__file__).parents[2] / "tools" / "detection_errors.py")
+tool = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(tool)
+
+
+def test_prints_every_class_with_ap_at_three_ious_and_the_error_bins(data_dir, tmp_path, capsys):
+    weights, cfg = bccd_checkpoint(tmp_path / "w.pt", data_dir, test="test[:2]")
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(to_dict(cfg)))
+    assert tool.main([str(tmp_path / "c.yaml"), "--weights", str(weights), "--conf", "0.0"]) == 0
+    out = capsys.readouterr().out
+    assert "(2 images)" in out
+    header = next(line for line in out.splitlines() if line.startswith("class"))
+    assert header.split() == ["class", "AP@0.3", "AP@0.5", "AP@0.7", "tp", "duplicate", "localisation", "confusion",
+                              "background", "missed"]
+    for name in ("RBC", "WBC", "Platelets"):
+        row = next(line for line in out.splitlines() if line.startswith(name)).split()
+        assert all(0.0 <= float(v) <= 1.0 for v in row[1:4]) and all(v.isdigit() for v in row[4:])
