@@ -43,7 +43,8 @@ def _numeric(rows: list[dict], key: str) -> tuple[list[float], list[float]]:
 def plot_losses(rows: list[dict], path: str | Path) -> Path | None:
     """Loss terms (left) and validation metrics (right) against the step; None if no rows."""
     train_keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k == "loss" or k.startswith("loss")]
-    val_keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k.startswith("val/")]
+    val_keys = [k for k in dict.fromkeys(k for r in rows for k in r)
+                if k.startswith("val/") and not k.endswith("_conf")]  # a threshold, not a score
     if not train_keys and not val_keys:
         return None
     plt = _pyplot()
