@@ -63,6 +63,19 @@ def test_scheduler_drives_the_optimizer():
     assert lrs[6] == pytest.approx(0.1 * 0.5)  # half-way through the 8 cosine steps
 
 
+def test_ema_decay_warms_up_then_holds():
+    from visionkit.engine.optim import ema_decay
+
+    assert ema_decay(0.999, 1) == pytest.approx(2 / 11)
+    assert ema_decay(0.999, 90) == pytest.approx(91 / 100)
+    assert ema_decay(0.999, 100_000) == 0.999
+    # the first update's share after n steps falls far faster than 0.999 ** n
+    share = 1.0
+    for n in range(1, 1877):
+        share *= ema_decay(0.999, n)
+    assert share < 1e-3 < 0.999 ** 1876
+
+
 def test_ema_follows_the_formula():
     net = torch.nn.Linear(2, 1, bias=False)
     ema = build_ema(net, 0.9)
@@ -71,8 +84,16 @@ def test_ema_follows_the_formula():
     assert torch.allclose(ema.module.weight, w0)
     with torch.no_grad():
         net.weight.add_(1.0)
+    ema.update_parameters(net)  # n = 1: the warmed-up decay (1 + 1) / (10 + 1)
+    d = 2 / 11
+    assert torch.allclose(ema.module.weight, d * w0 + (1 - d) * (w0 + 1.0))
+    for _ in range(200):  # past the warm-up the decay is the configured 0.9
+        ema.update_parameters(net)
+    w1 = ema.module.weight.detach().clone()
+    with torch.no_grad():
+        net.weight.add_(1.0)
     ema.update_parameters(net)
-    assert torch.allclose(ema.module.weight, 0.9 * w0 + 0.1 * (w0 + 1.0))
+    assert torch.allclose(ema.module.weight, 0.9 * w1 + 0.1 * net.weight)
     assert build_ema(net, 0.0) is None
     with pytest.raises(ConfigError, match="train.ema"):
         build_ema(net, 1.5)

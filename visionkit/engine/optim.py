@@ -8,8 +8,11 @@
   from 0.1% to 100% over ``warmup_steps`` (large early gradients of a fresh detector otherwise
   blow up), then ``constant``, ``step`` (times ``gamma`` at each epoch in ``step_milestones``)
   or ``cosine`` (half a cosine wave from 1 down to 0 over the run).
-* **EMA.** ``ema_w <- d * ema_w + (1 - d) * w`` after every step; the averaged weights are
-  smoother than the last iterate and often evaluate better. Built on
+* **EMA.** ``ema_w <- d_n * ema_w + (1 - d_n) * w`` after the n-th step, with the decay warmed
+  up as ``d_n = min(d, (1 + n) / (10 + n))`` (as timm's and torchvision's reference scripts do):
+  without it, weights from the first steps keep a share of ``d ** n`` for a long time (0.15 after
+  1,876 steps at 0.999), which a DCGAN run showed as an FID of 98 after its first epoch. The
+  averaged weights are smoother than the last iterate and often evaluate better. Built on
   :class:`torch.optim.swa_utils.AveragedModel`.
 """
 
@@ -18,7 +21,7 @@ from __future__ import annotations
 import math
 
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from ..config import TrainConfig
 from ..errors import ConfigError
@@ -78,12 +81,32 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_st
     )
 
 
+def ema_decay(decay: float, n: int) -> float:
+    """The decay used for the update after ``n`` earlier ones (``n >= 1``): warmed up, then ``decay``."""
+    return min(decay, (1.0 + n) / (10.0 + n))
+
+
+def warmed_ema(decay: float):
+    """A ``multi_avg_fn`` for :class:`AveragedModel`: EMA with the decay of :func:`ema_decay`."""
+
+    @torch.no_grad()
+    def update(ema_params: list[torch.Tensor], params: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
+        d = ema_decay(decay, int(n_averaged))
+        if torch.is_floating_point(ema_params[0]):
+            torch._foreach_lerp_(ema_params, params, 1.0 - d)
+        else:  # integer buffers (BatchNorm's num_batches_tracked)
+            for e, p in zip(ema_params, params):
+                e.copy_(e * d + p * (1.0 - d))
+
+    return update
+
+
 def build_ema(model: torch.nn.Module, decay: float) -> AveragedModel | None:
     """An EMA copy of ``model`` (parameters and buffers), or None when ``decay`` is 0."""
     if not decay:
         return None
     if not 0.0 < decay < 1.0:
         raise ConfigError(f"train.ema: decay must be in (0, 1), got {decay}")
-    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    ema = AveragedModel(model, multi_avg_fn=warmed_ema(decay), use_buffers=True)
     ema.requires_grad_(False)
     return ema
