@@ -13,7 +13,6 @@ from it when no ``--conf`` is given.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
@@ -37,11 +36,8 @@ def calibrate(src: str | Path, split: str) -> dict:
     """The F1-optimal ``conf`` of a detector checkpoint on ``split`` of its config's data."""
     from visionkit.config import build_config
     from visionkit.engine.evaluator import evaluate_checkpoint
-    from visionkit.errors import ConfigError
 
-    ckpt = load_checkpoint(src)
-    if ckpt.get("task") != "detection":
-        raise ConfigError(f"{src}: --calibrate is for detectors, not {ckpt.get('task') or 'this model'}")
+    ckpt = load_checkpoint(src, task="detection")  # a one-line error for any other task
     cfg = build_config(ckpt["config"], ["eval.metric=voc07", "quiet=true"])
     res, _ = evaluate_checkpoint(cfg, src, split)
     return {"conf": res.metrics["F1_conf"], "conf_calibration": {"split": split, "F1": res.metrics["F1"], "mAP": res.metrics["mAP"]}}

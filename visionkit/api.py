@@ -122,9 +122,8 @@ def load_model(name_or_checkpoint: str | Path = "default-detector", device: str 
     path = resolve_weights(name_or_checkpoint)
     ckpt = load_checkpoint(path, task=task)
     model, cfg, classes = build_from_checkpoint(ckpt)
-    predictor = Predictor(model, cfg, classes, resolve_device(device), name=str(name_or_checkpoint), cat_ids=ckpt.get("cat_ids"))
-    predictor.recommended_conf = ckpt.get("conf")  # set by tools/pack_model.py --calibrate
-    return predictor
+    return Predictor(model, cfg, classes, resolve_device(device), name=str(name_or_checkpoint), cat_ids=ckpt.get("cat_ids"),
+                     recommended_conf=ckpt.get("conf"))  # "conf": set by tools/pack_model.py --calibrate
 
 
 def set_thresholds(model: torch.nn.Module, conf=None, iou=None, max_det=None) -> None:
@@ -137,7 +136,7 @@ def set_thresholds(model: torch.nn.Module, conf=None, iou=None, max_det=None) ->
 
 class Predictor:
     def __init__(self, model, cfg, classes, device=torch.device("cpu"), name: str = "", cat_ids=None, fuse: bool = True,
-                 channels_last: bool | None = None):
+                 channels_last: bool | None = None, recommended_conf: float | None = None):
         """``channels_last`` (default: on CPU only) stores conv weights and inputs NHWC, which
         oneDNN's convolutions run faster: forward time 0.83x for the default detector at 448²,
         0.73x for FCN-8s at 160², 0.98x for Faster R-CNN at 320² (1 thread, BN fused, measured
@@ -153,7 +152,7 @@ class Predictor:
         self.device, self.name, self.cat_ids = device, name, cat_ids
         self.task = getattr(model, "task", "") or cfg.task
         self.img_size, self.resize = cfg.data.img_size, cfg.data.resize
-        self.recommended_conf: float | None = None  # a detector's F1-optimal score threshold, when known
+        self.recommended_conf = recommended_conf  # a detector's F1-optimal score threshold, when known
 
     def predict(self, source, **kwargs) -> list[Result]:
         """Predictions for every image of ``source`` (see :meth:`stream` for the options)."""

@@ -152,13 +152,14 @@ class _Detection:
             return EvalResult({k: float(v) for k, v in stats.items()}, predictions=preds, gts=gts)
         if metric not in ("voc07", "voc"):
             raise ConfigError(f"eval.metric: {self.cfg.metric!r} is not a detection metric; use voc07, voc or coco")
-        from ..metrics.voc import f1_threshold, voc_evaluate
+        from ..metrics.voc import f1_threshold, match_detections, voc_evaluate
 
-        out = voc_evaluate(gts, preds, self.classes, iou_thr=self.cfg.iou, metric=metric, iou_mode=self.cfg.iou_mode)
+        matched = match_detections(gts, preds, self.cfg.iou, self.cfg.iou_mode)  # once, for AP and F1
+        out = voc_evaluate(gts, preds, self.classes, metric=metric, matched=matched)
         metrics = {"mAP": float(out["mAP"])}
         metrics.update({f"AP/{k}": float(v) for k, v in out["per_class"].items()})
         # the operating point for `visionkit detect --conf`: the score threshold of best class-mean F1
-        metrics["F1_conf"], metrics["F1"], _, _ = f1_threshold(gts, preds, len(self.classes), self.cfg.iou, self.cfg.iou_mode)
+        metrics["F1_conf"], metrics["F1"], _, _ = f1_threshold(gts, preds, len(self.classes), matched=matched)
         return EvalResult(metrics, curves=out["curves"], per_class=out["per_class"], predictions=preds, gts=gts)
 
 

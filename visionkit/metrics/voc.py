@@ -216,6 +216,7 @@ def voc_evaluate(
     iou_thr: float = 0.5,
     metric: str = "voc07",
     iou_mode: str = "voc",
+    matched: tuple | None = None,
 ) -> dict:
     """Pascal VOC AP per class and its mean.
 
@@ -227,6 +228,8 @@ def voc_evaluate(
         iou_thr: IoU needed for a match (``>=``, as in the devkit).
         metric: ``"voc07"`` (11-point) or ``"voc"`` (all-point area, VOC2010+).
         iou_mode: ``"voc"`` (inclusive pixels, +1) or ``"continuous"`` (pycocotools' IoU).
+        matched: :func:`match_detections` of these ``gts`` and ``preds``, when the caller has it
+            already (then its IoU settings hold, not ``iou_thr``/``iou_mode``).
 
     Returns:
         ``{"mAP": float, "per_class": {name: AP}, "curves": {name: (recall, precision)}}``.
@@ -235,7 +238,7 @@ def voc_evaluate(
     """
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
-    _, d_lab, status, npos = match_detections(gts, preds, iou_thr=iou_thr, iou_mode=iou_mode)
+    _, d_lab, status, npos = matched if matched is not None else match_detections(gts, preds, iou_thr, iou_mode)
     per_class: dict[str, float] = {}
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     lo = np.searchsorted(d_lab, np.arange(1, len(classes) + 1), side="left")
@@ -260,15 +263,17 @@ def voc_evaluate(
 
 
 def f1_threshold(gts: Sequence[dict], preds: Sequence[dict], num_classes: int, iou_thr: float = 0.5,
-                 iou_mode: str = "voc", grid: Sequence[float] | None = None) -> tuple[float, float, np.ndarray, np.ndarray]:
+                 iou_mode: str = "voc", grid: Sequence[float] | None = None,
+                 matched: tuple | None = None) -> tuple[float, float, np.ndarray, np.ndarray]:
     """The score threshold that maximises the class-mean F1 of the detections kept above it
     (devkit matching at ``iou_thr``; classes without GT are left out) — the operating point a
     user sees with ``visionkit detect --conf``, where mAP is threshold-free.
 
-    Returns ``(best_threshold, best_f1, thresholds, mean_f1_per_threshold)``.
+    ``matched`` is as in :func:`voc_evaluate`. Returns ``(best_threshold, best_f1, thresholds,
+    mean_f1_per_threshold)``.
     """
     grid = np.round(np.arange(0.01, 1.0, 0.01), 2) if grid is None else np.asarray(grid, np.float64)
-    order, d_lab, status, npos = match_detections(gts, preds, iou_thr=iou_thr, iou_mode=iou_mode)
+    order, d_lab, status, npos = matched if matched is not None else match_detections(gts, preds, iou_thr, iou_mode)
     scores = _flatten(preds, with_scores=True)["scores"][order]
     f1 = np.zeros((len(grid), num_classes))
     used = []
