@@ -10,6 +10,10 @@ split's size) because FID's bias depends on it:
 * floor: ``--n`` random *real* training images vs the test split -- what a perfect generator
   would score, the sampling noise of FID itself;
 * GAN: ``--n`` generated images vs the test split.
+
+Each FID is also split into its mean and covariance terms, and the classifier's predicted class
+shares of the generated images are set beside the test split's: a generator that skips some
+classes (mode dropping) shows up as a large total-variation distance between the two.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -29,18 +34,42 @@ from visionkit.engine.build import attach_fid_extractor  # noqa: E402
 from visionkit.engine.checkpoint import build_from_checkpoint  # noqa: E402
 from visionkit.engine.io import atomic_write_text  # noqa: E402
 from visionkit.errors import UserError, run_script  # noqa: E402
-from visionkit.metrics.fid import fid_from_features  # noqa: E402
+from visionkit.metrics.fid import feature_stats, frechet_terms  # noqa: E402
+
+
+def _features_and_classes(features, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    logits = torch.stack([o["logits"] for o in features.classifier(images.float())])
+    return features(images), logits.argmax(1)
+
+
+def _cat(pairs) -> tuple[np.ndarray, np.ndarray]:
+    feats, classes = zip(*pairs)
+    return torch.cat(feats).numpy(), torch.cat(classes).numpy()
 
 
 @torch.inference_mode()
-def real_features(features, dataset, batch_size: int) -> torch.Tensor:
-    return torch.cat([features(images) for images, _ in make_loader(dataset, batch_size, shuffle=False, workers=2)])
+def real_features(features, dataset, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features and predicted classes of a real data set."""
+    loader = make_loader(dataset, batch_size, shuffle=False, workers=2)
+    return _cat(_features_and_classes(features, images) for images, _ in loader)
 
 
 @torch.inference_mode()
-def fake_features(features, gan, n: int, batch_size: int, seed: int) -> torch.Tensor:
+def fake_features(features, gan, n: int, batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features and predicted classes of ``n`` generated images."""
     g = torch.Generator().manual_seed(seed)
-    return torch.cat([features(gan.sample(min(batch_size, n - i), generator=g)) for i in range(0, n, batch_size)])
+    return _cat(_features_and_classes(features, gan.sample(min(batch_size, n - i), generator=g))
+                for i in range(0, n, batch_size))
+
+
+def fid_parts(a: np.ndarray, b: np.ndarray) -> dict:
+    (mu1, s1), (mu2, s2) = feature_stats(a), feature_stats(b)
+    mean_term, cov_term = frechet_terms(mu1, s1, mu2, s2)
+    return {"fid": mean_term + cov_term, "mean_term": mean_term, "cov_term": cov_term}
+
+
+def class_shares(classes: np.ndarray, num_classes: int) -> list[float]:
+    return (np.bincount(classes, minlength=num_classes) / max(len(classes), 1)).tolist()
 
 
 def main(argv=None) -> int:
@@ -63,17 +92,26 @@ def main(argv=None) -> int:
     train = build_dataset(cfg.data, cfg.data.train, False)
     n = args.n or len(test)
     pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(args.seed))[:n].tolist()
-    f_test = real_features(features, test, bs).numpy()
-    f_train = real_features(features, torch.utils.data.Subset(train, pick), bs).numpy()
-    f_fake = fake_features(features, gan, n, bs, args.seed).numpy()
+    f_test, c_test = real_features(features, test, bs)
+    f_train, _ = real_features(features, torch.utils.data.Subset(train, pick), bs)
+    f_fake, c_fake = fake_features(features, gan, n, bs, args.seed)
 
-    out = {"n": n, "n_test": len(test), "fid_floor_train_vs_test": fid_from_features(f_train, f_test),
-           "fid_gan_vs_test": fid_from_features(f_fake, f_test)}
+    floor, fake = fid_parts(f_train, f_test), fid_parts(f_fake, f_test)
+    k = [m for m in features.classifier.modules() if isinstance(m, torch.nn.Linear)][-1].out_features
+    share_test, share_fake = class_shares(c_test, k), class_shares(c_fake, k)
+    out = {"n": n, "n_test": len(test), "fid_floor_train_vs_test": floor["fid"], "fid_gan_vs_test": fake["fid"],
+           "floor_terms": floor, "gan_terms": fake, "class_share_test": share_test, "class_share_generated": share_fake,
+           "class_share_tv": 0.5 * float(np.abs(np.subtract(share_fake, share_test)).sum())}
     out["ratio"] = out["fid_gan_vs_test"] / out["fid_floor_train_vs_test"]
     print(f"FID (features of {cfg.eval.fid_weights}), {n} samples vs {len(test)} test images")
-    print(f"  real train vs test (floor) {out['fid_floor_train_vs_test']:10.4f}")
-    print(f"  generated vs test          {out['fid_gan_vs_test']:10.4f}")
+    print(f"  real train vs test (floor) {floor['fid']:10.4f}   mean term {floor['mean_term']:.4f}, covariance term {floor['cov_term']:.4f}")
+    print(f"  generated vs test          {fake['fid']:10.4f}   mean term {fake['mean_term']:.4f}, covariance term {fake['cov_term']:.4f}")
     print(f"  ratio GAN / floor          {out['ratio']:10.2f}   (goal <= 3)")
+    names = list(getattr(test, "classes", None) or [])
+    names = names if len(names) == k else [str(i) for i in range(k)]
+    print("  predicted class shares, generated / test: "
+          + ", ".join(f"{name} {a:.3f}/{b:.3f}" for name, a, b in zip(names, share_fake, share_test)))
+    print(f"  total-variation distance between them {out['class_share_tv']:.3f}")
     if args.out:
         atomic_write_text(args.out, json.dumps(out, indent=2) + "\n")
     return 0

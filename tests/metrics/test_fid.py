@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from visionkit.metrics.fid import feature_stats, fid, fid_from_features, frechet_distance
+from visionkit.metrics.fid import feature_stats, fid, fid_from_features, frechet_distance, frechet_terms
 
 
 def test_diagonal_closed_form():
@@ -15,6 +15,9 @@ def test_diagonal_closed_form():
     v1, v2 = rng.uniform(0.1, 3, 6), rng.uniform(0.1, 3, 6)
     expected = np.sum((mu1 - mu2) ** 2) + np.sum(v1 + v2 - 2 * np.sqrt(v1 * v2))
     assert frechet_distance(mu1, np.diag(v1), mu2, np.diag(v2)) == pytest.approx(expected, rel=1e-10)
+    mean_term, cov_term = frechet_terms(mu1, np.diag(v1), mu2, np.diag(v2))
+    assert mean_term == pytest.approx(np.sum((mu1 - mu2) ** 2), rel=1e-12)
+    assert cov_term == pytest.approx(np.sum((np.sqrt(v1) - np.sqrt(v2)) ** 2), rel=1e-10)
 
 
 def test_identical_and_commuting_full_covariances():

@@ -43,7 +43,14 @@ def test_floor_gan_and_ratio(tmp_path, capsys):
     assert out["n"] == out["n_test"] == 16
     assert 0 < out["fid_floor_train_vs_test"] < out["fid_gan_vs_test"]  # untrained noise is further from the data
     assert out["ratio"] == pytest.approx(out["fid_gan_vs_test"] / out["fid_floor_train_vs_test"])
-    assert "ratio GAN / floor" in capsys.readouterr().out
+    for terms, total in ((out["floor_terms"], out["fid_floor_train_vs_test"]), (out["gan_terms"], out["fid_gan_vs_test"])):
+        assert terms["mean_term"] >= 0 and terms["mean_term"] + terms["cov_term"] == pytest.approx(total)
+    assert sum(out["class_share_test"]) == pytest.approx(1) and sum(out["class_share_generated"]) == pytest.approx(1)
+    assert len(out["class_share_test"]) == len(out["class_share_generated"]) == 2  # the classifier's classes
+    tv = 0.5 * sum(abs(a - b) for a, b in zip(out["class_share_generated"], out["class_share_test"]))
+    assert out["class_share_tv"] == pytest.approx(tv)
+    printed = capsys.readouterr().out
+    assert "ratio GAN / floor" in printed and "mean term" in printed and "total-variation distance" in printed
 
 
 def test_without_fid_weights_is_a_one_line_error(tmp_path):
