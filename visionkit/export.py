@@ -43,7 +43,8 @@ class ExportWrapper(nn.Module):
         return torch.stack([o["logits"] for o in out])  # segmentation, classification
 
 
-def _size(img_size) -> tuple[int, int]:
+def input_hw(img_size) -> tuple[int, int]:
+    """``data.img_size`` (an int or [h, w]) as the fixed (h, w) an export needs."""
     if isinstance(img_size, int):
         return img_size, img_size
     if isinstance(img_size, (list, tuple)) and len(img_size) == 2:
@@ -57,7 +58,7 @@ def export_model(model: nn.Module, task: str, fmt: str, out: str | Path, img_siz
         raise UserError(f"unknown export format {fmt!r}; valid: {', '.join(FORMATS)}")
     if task not in TASKS:
         raise UserError(f"export supports {', '.join(TASKS)} models, not {task or 'this model'!r}")
-    h, w = _size(img_size)
+    h, w = input_hw(img_size)
     wrapper = ExportWrapper(model.eval(), task).eval()
     example = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
     out = Path(out)
@@ -73,25 +74,39 @@ def export_model(model: nn.Module, task: str, fmt: str, out: str | Path, img_siz
     return out
 
 
-def run_exported(path: str | Path, images: torch.Tensor) -> list[np.ndarray]:
-    """Run an exported file (ONNX through onnxruntime, TorchScript through torch.jit)."""
+def load_exported(path: str | Path, threads: int = 0):
+    """An exported file as a callable ``images -> list of numpy outputs`` (ONNX through one
+    onnxruntime session, TorchScript through ``torch.jit.load``); ``threads`` > 0 sets
+    onnxruntime's intra-op threads (TorchScript follows ``torch.set_num_threads``)."""
     path = Path(path)
     if path.suffix == ".onnx":
         import onnxruntime as ort
 
-        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        return sess.run(None, {sess.get_inputs()[0].name: images.numpy()})
+        opts = ort.SessionOptions()
+        if threads > 0:
+            opts.intra_op_num_threads = threads
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        return lambda images: sess.run(None, {name: images.numpy()})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         module = torch.jit.load(str(path), map_location="cpu")
-    with torch.no_grad():
-        out = module(images)
-    return [t.numpy() for t in (out if isinstance(out, (tuple, list)) else (out,))]
+
+    def run(images: torch.Tensor) -> list[np.ndarray]:
+        with torch.no_grad():
+            out = module(images)
+        return [t.numpy() for t in (out if isinstance(out, (tuple, list)) else (out,))]
+    return run
+
+
+def run_exported(path: str | Path, images: torch.Tensor) -> list[np.ndarray]:
+    """Run an exported file once (ONNX through onnxruntime, TorchScript through torch.jit)."""
+    return load_exported(path)(images)
 
 
 def check_export(model: nn.Module, task: str, path: str | Path, img_size, seed: int = 1) -> float:
     """Largest absolute difference between PyTorch and the exported file on a fresh input."""
-    h, w = _size(img_size)
+    h, w = input_hw(img_size)
     images = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         ref = ExportWrapper(model.eval(), task)(images)

@@ -1,0 +1,36 @@
+"""tools/bench_export.py on a tiny detector and segmenter: every runtime timed, outputs equal to PyTorch's."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_predict import _checkpoint
+
+spec = importlib.util.spec_from_file_location("bench_export", Path(__file__).parents[2] / "tools" / "bench_export.py")
+bench_export = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench_export)
+
+
+@pytest.mark.parametrize("task", ["detection", "segmentation"])
+def test_every_runtime_is_timed_and_agrees_with_pytorch(task, tmp_path, capsys):
+    ckpt = _checkpoint(tmp_path / "m.pt", task=task)
+    out = tmp_path / "bench.json"
+    assert bench_export.main(["--weights", str(ckpt), "--repeats", "2", "--threads", "1", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["task"] == task and result["input"] == [1, 3, 128, 128]
+    rows = result["rows"]
+    assert list(rows) == ["pytorch", "pytorch channels-last", "torchscript", "onnxruntime"]
+    assert rows["pytorch"]["speed_vs_pytorch"] == 1.0 and rows["pytorch"]["max_diff"] == 0.0
+    for name, row in rows.items():
+        assert row["ms"] > 0 and row["images_s"] == pytest.approx(1000 / row["ms"])
+        assert row["max_diff"] < 1e-4, name  # the same boxes / logits in every runtime
+    printed = capsys.readouterr().out
+    assert "onnxruntime" in printed and "vs pytorch" in printed
+
+
+def test_unknown_format_is_a_usage_error(tmp_path):
+    with pytest.raises(SystemExit) as e:
+        bench_export.main(["--weights", str(tmp_path / "m.pt"), "--formats", "tflite"])
+    assert e.value.code == 2
