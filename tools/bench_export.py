@@ -20,7 +20,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -30,24 +29,12 @@ from visionkit.bench import median_time  # noqa: E402
 from visionkit.engine.checkpoint import build_from_checkpoint  # noqa: E402
 from visionkit.engine.io import atomic_write_text  # noqa: E402
 from visionkit.errors import run_script  # noqa: E402
-from visionkit.export import ExportWrapper, export_model, input_hw, load_exported  # noqa: E402
+from visionkit.export import ExportWrapper, as_numpy, export_model, input_hw, load_exported, max_abs_diff  # noqa: E402
 
 SUFFIX = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
 
 
-def _numpy(out) -> list[np.ndarray]:
-    return [t.numpy() for t in (out if isinstance(out, tuple) else (out,))]
-
-
-def _max_diff(ref: list[np.ndarray], got: list[np.ndarray]) -> float:
-    if [r.shape for r in ref] != [g.shape for g in got]:
-        return float("inf")
-    return max((float(np.abs(r.astype(np.float64) - g.astype(np.float64)).max()) if r.size else 0.0)
-               for r, g in zip(ref, got))
-
-
-def bench(weights: str, imgsz=None, repeats: int = 30, threads: int = 2, formats=("torchscript", "onnx"),
-          workdir: str | Path | None = None) -> dict:
+def bench(weights: str, imgsz=None, repeats: int = 30, threads: int = 2, formats=("torchscript", "onnx")) -> dict:
     """Time eager PyTorch, its channels-last layout and each exported format; returns the rows."""
     torch.set_num_threads(threads)
     model, cfg, _ = build_from_checkpoint(resolve_weights(weights))
@@ -57,22 +44,21 @@ def bench(weights: str, imgsz=None, repeats: int = 30, threads: int = 2, formats
     images = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
     eager = ExportWrapper(model.eval(), task).eval()
     with torch.inference_mode():
-        ref = _numpy(eager(images))
+        ref = as_numpy(eager(images))
     rows = {}
 
     def add(name: str, fn, out) -> None:
         t = median_time(fn, repeats, warmup=3)
-        rows[name] = {"ms": 1000 * t, "images_s": 1 / t, "max_diff": _max_diff(ref, out)}
+        rows[name] = {"ms": 1000 * t, "images_s": 1 / t, "max_diff": max_abs_diff(ref, out)}
 
     with torch.inference_mode():
         add("pytorch", lambda: eager(images), ref)
         cl = copy.deepcopy(eager).to(memory_format=torch.channels_last)
         cl_images = images.contiguous(memory_format=torch.channels_last)
-        add("pytorch channels-last", lambda: cl(cl_images), _numpy(cl(cl_images)))
+        add("pytorch channels-last", lambda: cl(cl_images), as_numpy(cl(cl_images)))
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(workdir or tmp)
         for fmt in formats:
-            path = export_model(model, task, fmt, folder / f"model{SUFFIX[fmt]}", size)
+            path = export_model(model, task, fmt, Path(tmp) / f"model{SUFFIX[fmt]}", size)
             run = load_exported(path, threads)
             add("onnxruntime" if fmt == "onnx" else fmt, lambda: run(images), run(images))
     base = rows["pytorch"]["ms"]

@@ -74,6 +74,18 @@ def export_model(model: nn.Module, task: str, fmt: str, out: str | Path, img_siz
     return out
 
 
+def as_numpy(out) -> list[np.ndarray]:
+    """A model's tensor or tuple/list of tensors as a list of numpy arrays."""
+    return [t.numpy() for t in (out if isinstance(out, (tuple, list)) else (out,))]
+
+
+def max_abs_diff(ref: list[np.ndarray], got: list[np.ndarray]) -> float:
+    """Largest absolute difference between two output lists (``inf`` when their shapes differ)."""
+    if [r.shape for r in ref] != [g.shape for g in got]:
+        return float("inf")
+    return max((float(np.abs(r.astype(np.float64) - g.astype(np.float64)).max()) if r.size else 0.0) for r, g in zip(ref, got))
+
+
 def load_exported(path: str | Path, threads: int = 0):
     """An exported file as a callable ``images -> list of numpy outputs`` (ONNX through one
     onnxruntime session, TorchScript through ``torch.jit.load``); ``threads`` > 0 sets
@@ -94,8 +106,7 @@ def load_exported(path: str | Path, threads: int = 0):
 
     def run(images: torch.Tensor) -> list[np.ndarray]:
         with torch.no_grad():
-            out = module(images)
-        return [t.numpy() for t in (out if isinstance(out, (tuple, list)) else (out,))]
+            return as_numpy(module(images))
     return run
 
 
@@ -109,9 +120,5 @@ def check_export(model: nn.Module, task: str, path: str | Path, img_size, seed: 
     h, w = input_hw(img_size)
     images = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
-        ref = ExportWrapper(model.eval(), task)(images)
-    ref = [t.numpy() for t in (ref if isinstance(ref, tuple) else (ref,))]
-    got = run_exported(path, images)
-    if [r.shape for r in ref] != [g.shape for g in got]:
-        return float("inf")
-    return max((float(np.abs(r.astype(np.float64) - g.astype(np.float64)).max()) if r.size else 0.0) for r, g in zip(ref, got))
+        ref = as_numpy(ExportWrapper(model.eval(), task)(images))
+    return max_abs_diff(ref, run_exported(path, images))
