@@ -34,42 +34,41 @@ from visionkit.engine.build import attach_fid_extractor  # noqa: E402
 from visionkit.engine.checkpoint import build_from_checkpoint  # noqa: E402
 from visionkit.engine.io import atomic_write_text  # noqa: E402
 from visionkit.errors import UserError, run_script  # noqa: E402
-from visionkit.metrics.fid import feature_stats, frechet_terms  # noqa: E402
+from visionkit.metrics.fid import fid_terms  # noqa: E402
 
 
-def _features_and_classes(features, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    logits = torch.stack([o["logits"] for o in features.classifier(images.float())])
-    return features(images), logits.argmax(1)
+def _features_and_logits(features, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return features.classifier.features_and_logits(images.float())  # one pass for both
 
 
 def _cat(pairs) -> tuple[np.ndarray, np.ndarray]:
-    feats, classes = zip(*pairs)
-    return torch.cat(feats).numpy(), torch.cat(classes).numpy()
+    feats, logits = zip(*pairs)
+    return torch.cat(feats).numpy(), torch.cat(logits).numpy()
 
 
 @torch.inference_mode()
 def real_features(features, dataset, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Features and predicted classes of a real data set."""
+    """Features and classifier logits of a real data set."""
     loader = make_loader(dataset, batch_size, shuffle=False, workers=2)
-    return _cat(_features_and_classes(features, images) for images, _ in loader)
+    return _cat(_features_and_logits(features, images) for images, _ in loader)
 
 
 @torch.inference_mode()
 def fake_features(features, gan, n: int, batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Features and predicted classes of ``n`` generated images."""
+    """Features and classifier logits of ``n`` generated images."""
     g = torch.Generator().manual_seed(seed)
-    return _cat(_features_and_classes(features, gan.sample(min(batch_size, n - i), generator=g))
+    return _cat(_features_and_logits(features, gan.sample(min(batch_size, n - i), generator=g))
                 for i in range(0, n, batch_size))
 
 
 def fid_parts(a: np.ndarray, b: np.ndarray) -> dict:
-    (mu1, s1), (mu2, s2) = feature_stats(a), feature_stats(b)
-    mean_term, cov_term = frechet_terms(mu1, s1, mu2, s2)
+    mean_term, cov_term = fid_terms(a, b)
     return {"fid": mean_term + cov_term, "mean_term": mean_term, "cov_term": cov_term}
 
 
-def class_shares(classes: np.ndarray, num_classes: int) -> list[float]:
-    return (np.bincount(classes, minlength=num_classes) / max(len(classes), 1)).tolist()
+def class_shares(logits: np.ndarray) -> list[float]:
+    """The share of each class among the arg-max predictions of N×K ``logits``."""
+    return (np.bincount(logits.argmax(1), minlength=logits.shape[1]) / max(len(logits), 1)).tolist()
 
 
 def main(argv=None) -> int:
@@ -92,13 +91,13 @@ def main(argv=None) -> int:
     train = build_dataset(cfg.data, cfg.data.train, False)
     n = args.n or len(test)
     pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(args.seed))[:n].tolist()
-    f_test, c_test = real_features(features, test, bs)
+    f_test, l_test = real_features(features, test, bs)
     f_train, _ = real_features(features, torch.utils.data.Subset(train, pick), bs)
-    f_fake, c_fake = fake_features(features, gan, n, bs, args.seed)
+    f_fake, l_fake = fake_features(features, gan, n, bs, args.seed)
 
     floor, fake = fid_parts(f_train, f_test), fid_parts(f_fake, f_test)
-    k = [m for m in features.classifier.modules() if isinstance(m, torch.nn.Linear)][-1].out_features
-    share_test, share_fake = class_shares(c_test, k), class_shares(c_fake, k)
+    share_test, share_fake = class_shares(l_test), class_shares(l_fake)
+    k = len(share_test)
     out = {"n": n, "n_test": len(test), "fid_floor_train_vs_test": floor["fid"], "fid_gan_vs_test": fake["fid"],
            "floor_terms": floor, "gan_terms": fake, "class_share_test": share_test, "class_share_generated": share_fake,
            "class_share_tv": 0.5 * float(np.abs(np.subtract(share_fake, share_test)).sum())}

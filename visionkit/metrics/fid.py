@@ -64,11 +64,16 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     return sum(frechet_terms(mu1, sigma1, mu2, sigma2, eps))
 
 
-def fid_from_features(feats_a, feats_b, eps: float = 1e-6) -> float:
-    """FID between two N×D feature sets (numpy or torch): fit a Gaussian to each, compare."""
+def fid_terms(feats_a, feats_b, eps: float = 1e-6) -> tuple[float, float]:
+    """FID's mean and covariance terms (:func:`frechet_terms`) for two N×D feature sets."""
     mu1, s1 = feature_stats(feats_a)
     mu2, s2 = feature_stats(feats_b)
-    return frechet_distance(mu1, s1, mu2, s2, eps=eps)
+    return frechet_terms(mu1, s1, mu2, s2, eps=eps)
+
+
+def fid_from_features(feats_a, feats_b, eps: float = 1e-6) -> float:
+    """FID between two N×D feature sets (numpy or torch): fit a Gaussian to each, compare."""
+    return sum(fid_terms(feats_a, feats_b, eps))
 
 
 fid = fid_from_features  # the short name used in the issue

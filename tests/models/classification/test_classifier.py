@@ -20,6 +20,9 @@ def test_lenet_classifier_learns_a_toy_task_and_gives_features():
         pred = torch.stack([o["logits"] for o in model(x)]).argmax(1)
     assert (pred == y).all()
     assert model.features(x).shape == (16, 84)  # LeNet-5's penultimate layer (F6)
+    feats, logits = model.features_and_logits(x)  # one pass: the same features, the forward's logits
+    torch.testing.assert_close(feats, model.features(x))
+    torch.testing.assert_close(logits, torch.stack([o["logits"] for o in model(x)]))
 
 
 def test_grey_images_feed_a_colour_network():

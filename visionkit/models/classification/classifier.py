@@ -36,16 +36,21 @@ class Classifier(nn.Module):
         return [{"logits": lg} for lg in logits]
 
     @torch.no_grad()
-    def features(self, images: Images) -> torch.Tensor:
-        """Penultimate activations (the input of the last linear layer), N×D."""
+    def features_and_logits(self, images: Images) -> tuple[torch.Tensor, torch.Tensor]:
+        """Penultimate activations (the input of the last linear layer), N×D, and the N×K
+        logits, from one forward pass."""
         last = [m for m in self.net.modules() if isinstance(m, nn.Linear)][-1]
         grabbed = {}
-        handle = last.register_forward_hook(lambda m, inp, out: grabbed.setdefault("x", inp[0]))
+        handle = last.register_forward_hook(lambda m, inp, out: grabbed.update(x=inp[0]))  # returns None: output kept
         try:
-            self.net(self.prepare(images))
+            logits = self.net(self.prepare(images))
         finally:
             handle.remove()
-        return grabbed["x"].flatten(1)
+        return grabbed["x"].flatten(1), logits
+
+    def features(self, images: Images) -> torch.Tensor:
+        """Penultimate activations (the input of the last linear layer), N×D."""
+        return self.features_and_logits(images)[0]
 
 
 @MODELS.register("classifier", task="classification")
