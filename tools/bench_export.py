@@ -25,7 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from visionkit.api import resolve_weights  # noqa: E402
-from visionkit.bench import median_time  # noqa: E402
+from visionkit.bench import machine, median_time  # noqa: E402
 from visionkit.engine.checkpoint import build_from_checkpoint  # noqa: E402
 from visionkit.engine.io import atomic_write_text  # noqa: E402
 from visionkit.errors import run_script  # noqa: E402
@@ -64,12 +64,12 @@ def bench(weights: str, imgsz=None, repeats: int = 30, threads: int = 2, formats
     base = rows["pytorch"]["ms"]
     for row in rows.values():
         row["speed_vs_pytorch"] = base / row["ms"]
-    return {"weights": str(weights), "task": task, "input": [1, 3, h, w], "threads": threads, "rows": rows}
+    return {"weights": str(weights), "task": task, "input": [1, 3, h, w], "threads": threads, "machine": machine(), "rows": rows}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--weights", default="default", help="a checkpoint or a bundled model name")
+    ap.add_argument("--weights", default="default-detector", help="a checkpoint or a bundled model name")
     ap.add_argument("--imgsz", type=int, help="input size (default: the training size)")
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
@@ -83,6 +83,7 @@ def main(argv=None) -> int:
     result = bench(args.weights, args.imgsz, args.repeats, args.threads, formats)
     print(f"{result['weights']} ({result['task']}), input {'x'.join(map(str, result['input']))}, "
           f"{result['threads']} threads, median of {args.repeats}")
+    print(f"machine: {result['machine']}")
     print(f"{'runtime':24s} {'ms/image':>9s} {'images/s':>9s} {'vs pytorch':>11s} {'max |diff|':>11s}")
     for name, r in result["rows"].items():
         print(f"{name:24s} {r['ms']:9.1f} {r['images_s']:9.2f} {r['speed_vs_pytorch']:10.2f}x {r['max_diff']:11.2e}")

@@ -1,6 +1,7 @@
 """YOLOv1 speed: end-to-end images/s (JPEG decode -> letterbox -> network -> NMS -> boxes in
 original pixels, the path of ``visionkit detect``) at batch 1, and the network's share of this
-machine's measured fp32 matmul peak (FLOPs / time / peak). On CUDA, images/s at batch 1 and 32.
+machine's measured fp32 GEMM peak (FLOPs / time / peak; ``visionkit.bench.fp32_peak``). On
+CUDA, images/s at batch 1 and 32.
 
     python tools/bench_yolo.py --weights runs/yolov1_bccd/best.pt --images $VISIONKIT_DATA/bccd/JPEGImages
 """
@@ -8,27 +9,15 @@ machine's measured fp32 matmul peak (FLOPs / time / peak). On CUDA, images/s at 
 from __future__ import annotations
 
 import argparse
-import statistics
+import sys
 import time
 from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-def matmul_peak(device: str, n: int = 2048, repeats: int = 10) -> float:
-    """Best observed fp32 GFLOP/s of an n×n matmul (2·n³ FLOPs)."""
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
-    best = 0.0
-    for _ in range(repeats):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        a @ b
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        best = max(best, 2 * n**3 / (time.perf_counter() - t) / 1e9)
-    return best
+from visionkit.bench import fp32_peak, machine, median_time  # noqa: E402
 
 
 def main() -> None:
@@ -53,24 +42,25 @@ def main() -> None:
     end_to_end = n / (time.perf_counter() - t)
 
     x = torch.rand(1, 3, size, size, device=args.device)
+    sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
+
+    def network() -> None:
+        model.head(model.neck(model.backbone(model.normalize(x))))
+        sync()
+
     with torch.inference_mode():
-        times = []
-        for _ in range(20):
-            t = time.perf_counter()
-            model.head(model.neck(model.backbone(model.normalize(x))))
-            if args.device.startswith("cuda"):
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - t)
-    net_time = statistics.median(times)
+        net_time = median_time(network, 30, warmup=3)
     cpu_model = model.to("cpu")
     macs = summarize(torch.nn.Sequential(cpu_model.normalize, _Body(cpu_model)), (3, size, size)).macs
     model.to(args.device)
-    peak = matmul_peak(args.device)
+    rates = fp32_peak(args.device)
+    peak = rates["peak"]
     achieved = 2 * macs / net_time / 1e9
-    print(f"device {args.device}, input {size}x{size}, threads {torch.get_num_threads()}")
+    print(f"device {args.device} ({machine(args.device)}), input {size}x{size}")
     print(f"end to end (decode..boxes), batch 1: {end_to_end:.1f} images/s over {n} BCCD images (goal >= 30 on CPU)")
     print(f"network only: {net_time * 1000:.1f} ms/image = {1 / net_time:.1f} images/s; {2 * macs / 1e9:.2f} GFLOPs/image")
-    print(f"fp32 matmul peak {peak:.0f} GFLOP/s; network achieves {achieved:.1f} GFLOP/s = {achieved / peak:.1%} of peak")
+    print(f"fp32 GEMM peak {peak:.0f} GFLOP/s (torch.mm {rates['matmul']:.0f}, oneDNN 1x1 conv {rates['conv1x1']:.0f}); "
+          f"network achieves {achieved:.1f} GFLOP/s = {achieved / peak:.1%} of peak")
     if args.device.startswith("cuda"):
         for bs in (1, 32):
             xb = torch.rand(bs, 3, size, size, device=args.device)

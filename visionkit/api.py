@@ -114,12 +114,21 @@ def resolve_weights(name_or_path: str | Path) -> Path:
 
 
 def load_model(name_or_checkpoint: str | Path = "default-detector", device: str = "auto", task: str | None = None) -> "Predictor":
-    """A :class:`Predictor` for a bundled model name or a checkpoint trained with visionkit;
-    ``task`` (e.g. ``"detection"``) rejects a checkpoint of another task with a clear error."""
+    """A :class:`Predictor` for a bundled model name, a checkpoint trained with visionkit, or a
+    file written by ``visionkit export`` (``.onnx``, ``.torchscript.pt``; run on the CPU by
+    onnxruntime or torch.jit); ``task`` (e.g. ``"detection"``) rejects a model of another task
+    with a clear error."""
     from .engine.checkpoint import build_from_checkpoint, load_checkpoint
     from .engine.device import resolve_device
+    from .exported import is_exported, load_exported_model
 
     path = resolve_weights(name_or_checkpoint)
+    if is_exported(path):  # ONNX / TorchScript from `visionkit export`: runs on the CPU
+        model, cfg, classes, meta = load_exported_model(path)
+        if task and model.task != task:
+            raise WeightsError(f"{path}: a {model.task} model, not a {task} one")
+        return Predictor(model, cfg, classes, torch.device("cpu"), name=str(name_or_checkpoint), cat_ids=meta.get("cat_ids"),
+                         fuse=False, channels_last=False, recommended_conf=meta.get("conf"))
     ckpt = load_checkpoint(path, task=task)
     model, cfg, classes = build_from_checkpoint(ckpt)
     return Predictor(model, cfg, classes, resolve_device(device), name=str(name_or_checkpoint), cat_ids=ckpt.get("cat_ids"),

@@ -80,7 +80,7 @@ class TrainConfig:
     warmup_steps: int = 0
     grad_accum: int = 1
     clip_grad: float = 0.0  # max global grad norm; 0 = off
-    amp: str = "off"  # off | bf16 | fp16 (CUDA only; ignored on CPU)
+    amp: str = "off"  # off | bf16 | fp16; on the CPU only bf16, where the CPU has native bf16
     channels_last: bool = False
     ema: float = 0.0  # EMA decay of the weights, e.g. 0.9998; 0 = off
     seed: int = 0

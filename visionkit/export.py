@@ -15,6 +15,7 @@ also keep their padding/cropping fixed at that size.
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from torch import nn
 
 from .errors import UserError
 from .engine.io import atomic_save
+from .exported import META_KEY, TORCHSCRIPT_META
 
 FORMATS = ("onnx", "torchscript")
 TASKS = ("detection", "segmentation", "classification")
@@ -52,8 +54,11 @@ def input_hw(img_size) -> tuple[int, int]:
     raise UserError(f"cannot export without a fixed input size (data.img_size is {img_size!r}); pass --imgsz")
 
 
-def export_model(model: nn.Module, task: str, fmt: str, out: str | Path, img_size, opset: int = 17) -> Path:
-    """Trace ``model`` at ``img_size`` and write ``out`` (ONNX or TorchScript), atomically."""
+def export_model(model: nn.Module, task: str, fmt: str, out: str | Path, img_size, opset: int = 17,
+                 meta: dict | None = None) -> Path:
+    """Trace ``model`` at ``img_size`` and write ``out`` (ONNX or TorchScript), atomically.
+    ``meta`` (:func:`visionkit.exported.export_meta`: config, classes, thresholds) is stored
+    in the file, so that :mod:`visionkit.exported` can run it like a checkpoint."""
     if fmt not in FORMATS:
         raise UserError(f"unknown export format {fmt!r}; valid: {', '.join(FORMATS)}")
     if task not in TASKS:
@@ -63,14 +68,25 @@ def export_model(model: nn.Module, task: str, fmt: str, out: str | Path, img_siz
     example = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
     out = Path(out)
     names = ["boxes", "scores", "labels"] if task == "detection" else ["logits"]
+    text = json.dumps({**meta, "img_size": [h, w]}) if meta is not None else None
+
+    def write_onnx(tmp: Path) -> None:
+        torch.onnx.export(wrapper, (example,), str(tmp), input_names=["images"], output_names=names, opset_version=opset, dynamo=False)
+        if text is not None:
+            import onnx
+
+            graph = onnx.load(str(tmp))
+            onnx.helper.set_model_props(graph, {META_KEY: text})
+            onnx.save(graph, str(tmp))
+
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer warnings about sizes frozen as constants: intended
         if fmt == "onnx":
-            atomic_save(out, lambda tmp: torch.onnx.export(
-                wrapper, (example,), str(tmp), input_names=["images"], output_names=names, opset_version=opset, dynamo=False))
+            atomic_save(out, write_onnx)
         else:
             traced = torch.jit.trace(wrapper, (example,), check_trace=False)
-            atomic_save(out, lambda tmp: traced.save(str(tmp)))
+            extra = {TORCHSCRIPT_META: text} if text is not None else {}
+            atomic_save(out, lambda tmp: traced.save(str(tmp), _extra_files=extra))
     return out
 
 

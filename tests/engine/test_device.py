@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from visionkit.engine.device import (amp_dtype, batch_size_of, resolve_device, seed_everything, split_batch,
+from visionkit.engine import device as device_mod
+from visionkit.engine.device import (amp_dtype, cpu_has_bf16, batch_size_of, resolve_device, seed_everything, split_batch,
                                      to_device)
 from visionkit.errors import ConfigError
 
@@ -24,12 +25,19 @@ def test_resolve_device():
             resolve_device("cuda:0")
 
 
-def test_amp_is_ignored_on_cpu_and_checked():
-    assert amp_dtype("off", torch.device("cpu")) is None
-    with pytest.warns(UserWarning, match="ignored on cpu"):
-        assert amp_dtype("bf16", torch.device("cpu")) is None
+def test_cpu_amp_is_bf16_only_where_native_and_checked(monkeypatch):
+    cpu = torch.device("cpu")
+    assert amp_dtype("off", cpu) is None
+    with pytest.warns(UserWarning, match="fp16 AMP needs CUDA"):
+        assert amp_dtype("fp16", cpu) is None
+    monkeypatch.setattr(device_mod, "cpu_has_bf16", lambda: True)
+    assert amp_dtype("bf16", cpu) is torch.bfloat16
+    monkeypatch.setattr(device_mod, "cpu_has_bf16", lambda: False)
+    with pytest.warns(UserWarning, match="no native bfloat16"):
+        assert amp_dtype("bf16", cpu) is None
     with pytest.raises(ConfigError, match="train.amp"):
-        amp_dtype("fp8", torch.device("cpu"))
+        amp_dtype("fp8", cpu)
+    assert isinstance(cpu_has_bf16(), bool)
 
 
 def test_to_device_nested_and_channels_last():

@@ -15,18 +15,25 @@ import click
 @click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset.")
 @click.option("--check/--no-check", default=True, show_default=True, help="Compare the export with PyTorch on a random input.")
 def export(weights, fmt, out, imgsz, opset, check):
-    """Export a model to ONNX (run with onnxruntime) or TorchScript."""
+    """Export a model to ONNX (run with onnxruntime) or TorchScript.
+
+    The file keeps the config, class names and thresholds, so it runs where a checkpoint
+    does: `visionkit detect img.jpg --weights model.onnx`, `visionkit eval CONFIG --weights
+    model.onnx`.
+    """
     from ..api import resolve_weights
-    from ..engine.checkpoint import build_from_checkpoint
+    from ..engine.checkpoint import build_from_checkpoint, load_checkpoint
     from ..errors import UserError
     from ..export import check_export, export_model
+    from ..exported import export_meta
 
     path = resolve_weights(weights)
-    model, cfg, _ = build_from_checkpoint(path)
+    ckpt = load_checkpoint(path)
+    model, cfg, classes = build_from_checkpoint(ckpt)
     task = getattr(model, "task", "") or cfg.task
     size = imgsz or cfg.data.img_size
     target = Path(out) if out else path.with_suffix(".onnx" if fmt == "onnx" else ".torchscript.pt")
-    export_model(model, task, fmt, target, size, opset)
+    export_model(model, task, fmt, target, size, opset, meta=export_meta(model, cfg, classes, ckpt))
     click.echo(f"exported {path} -> {target} ({fmt}, input 1x3x{size if isinstance(size, int) else 'x'.join(map(str, size))})")
     if check:
         diff = check_export(model, task, target, size)

@@ -4,7 +4,10 @@
 forward pass in bfloat16 or float16 on CUDA inside :func:`torch.autocast`; float16 has a narrow
 exponent range, so its gradients are scaled up before ``backward`` and unscaled before the
 optimizer step (:class:`torch.amp.GradScaler`). bfloat16 keeps float32's range and needs no
-scaler. On the CPU AMP is ignored: it rarely pays there and changes numerics.
+scaler. On the CPU only bfloat16 is used, and only where the CPU has native bfloat16
+arithmetic (AVX-512 BF16 or AMX, as oneDNN reports it): there convolutions and matmuls run at
+about twice float32's rate (docs/RESULTS.md); elsewhere bfloat16 would be emulated and slower,
+so the setting is ignored with a warning, as fp16 on the CPU is.
 """
 
 from __future__ import annotations
@@ -54,10 +57,21 @@ def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
         return None
     if amp not in _AMP_DTYPES:
         raise ConfigError(f"train.amp: bad value {amp!r}; expected off, bf16 or fp16")
+    if device.type == "cpu" and amp == "bf16" and cpu_has_bf16():
+        return torch.bfloat16
     if device.type != "cuda":
-        warnings.warn(f"train.amp={amp} is ignored on {device.type}; training in float32", stacklevel=2)
+        why = "this CPU has no native bfloat16" if amp == "bf16" else "fp16 AMP needs CUDA"
+        warnings.warn(f"train.amp={amp} is ignored on {device.type} ({why}); training in float32", stacklevel=2)
         return None
     return _AMP_DTYPES[amp]
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU does bfloat16 arithmetic natively (oneDNN's own check)."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None):

@@ -284,10 +284,11 @@ def save_predictions(result: EvalResult, path, cat_ids=None) -> int:
 
 
 def evaluate_checkpoint(cfg, weights, split: str = "", use_ema: bool = True, dataset=None) -> tuple[EvalResult, Any]:
-    """Evaluate the checkpoint ``weights`` on ``split`` (a role ``train``/``val``/``test`` or a
+    """Evaluate the checkpoint (or ``visionkit export`` file) ``weights`` on ``split`` (a role ``train``/``val``/``test`` or a
     split name; default ``cfg.eval.split``) of the data set in ``cfg``. Works under torchrun
     (each rank scores a shard). Returns ``(result, dataset)``."""
     from ..errors import DataError, WeightsError
+    from ..exported import is_exported, load_exported_model
     from .build import attach_fid_extractor, build_dataset, build_model, make_eval_loader, model_task
     from .checkpoint import ema_weights, load_checkpoint
     from .device import amp_dtype, resolve_device
@@ -296,23 +297,29 @@ def evaluate_checkpoint(cfg, weights, split: str = "", use_ema: bool = True, dat
     dist = D.init_distributed(device.type)
     if device.type == "cuda" and cfg.train.device in ("auto", "cuda"):
         device = torch.device("cuda", dist.local_rank)
-    ckpt = load_checkpoint(weights, map_location="cpu", task=cfg.task or None)
     split = split or cfg.eval.split
     if dataset is None:
         dataset = build_dataset(cfg, split, False)
-    classes = list(ckpt.get("classes") or getattr(dataset, "classes", []) or [])
     ds_classes = list(getattr(dataset, "classes", []) or [])
+    exported = is_exported(weights)
+    if exported:  # `visionkit export` output: its own graph, on the CPU
+        model, _, classes, _ = load_exported_model(weights)
+        device, task = torch.device("cpu"), model.task
+    else:
+        ckpt = load_checkpoint(weights, map_location="cpu", task=cfg.task or None)
+        classes = list(ckpt.get("classes") or ds_classes)
     if ds_classes and classes and ds_classes != classes:
-        raise DataError(f"{weights}: the checkpoint's classes {classes} differ from the data set's {ds_classes}")
-    model = build_model(cfg, classes)
-    attach_fid_extractor(model, cfg)
-    state = ema_weights(ckpt["ema"]) if use_ema and ckpt.get("ema") else ckpt["model"]
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as e:
-        raise WeightsError(f"{weights}: weights do not fit model {cfg.model.get('name')!r}: {str(e).splitlines()[0]}") from None
-    model.to(device)
-    task = ckpt.get("task") or model_task(cfg, model, dataset)
+        raise DataError(f"{weights}: the {'exported model' if exported else 'checkpoint'}'s classes {classes} differ from the data set's {ds_classes}")
+    if not exported:
+        model = build_model(cfg, classes)
+        attach_fid_extractor(model, cfg)
+        state = ema_weights(ckpt["ema"]) if use_ema and ckpt.get("ema") else ckpt["model"]
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as e:
+            raise WeightsError(f"{weights}: weights do not fit model {cfg.model.get('name')!r}: {str(e).splitlines()[0]}") from None
+        model.to(device)
+        task = ckpt.get("task") or model_task(cfg, model, dataset)
     if cfg.eval.tta and task == "detection":
         from ..models.detection.tta import FlipTTA
 

@@ -101,3 +101,19 @@ def test_overfits_four_images_to_map_one():
         preds = model(images)
     result = voc_evaluate(targets, preds, ["a", "b", "c"], iou_thr=0.5, metric="voc07")
     assert result["mAP"] > 0.95
+
+
+def test_bf16_autocast_trains_yolo_in_fp32_loss():
+    """Under CPU bf16 autocast the network runs in bf16 but YOLO's loss and decoding stay fp32."""
+    torch.manual_seed(0)
+    model = _model()
+    images = [torch.rand(3, 128, 128)]
+    targets = [{"boxes": torch.tensor([[8.0, 8.0, 40.0, 40.0]]), "labels": torch.tensor([1])}]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        losses = model(images, targets)
+    assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    model.eval()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(images)
+    assert out[0]["boxes"].dtype == torch.float32

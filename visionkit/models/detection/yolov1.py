@@ -157,7 +157,7 @@ class YOLOv1(nn.Module):
     def forward(self, images: Images, targets: list[dict] | None = None):
         x, sizes = batch_images(images)
         features = self.neck(self.backbone(self.normalize(x)))
-        pred = self.activate(self.head(features))  # N×S×S×(5B+C)
+        pred = self.activate(self.head(features).float())  # N×S×S×(5B+C); loss and decoding in fp32 under AMP
         if self.training:
             grid_targets = encode_targets(targets, pred.shape[1], self.num_classes, tuple(x.shape[-2:]))
             return yolo_loss(pred, grid_targets, self.boxes_per_cell, self.lambda_coord, self.lambda_noobj)

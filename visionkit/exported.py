@@ -1,0 +1,139 @@
+"""Run an exported model (ONNX through onnxruntime, TorchScript through ``torch.jit``) where a
+trained checkpoint runs: ``visionkit detect``/``segment``, :func:`visionkit.load_model` and
+``visionkit eval`` accept ``--weights model.onnx``.
+
+``visionkit export`` stores what the runtime needs beside the graph: the run's config, the
+class names, a detector's calibrated score threshold and COCO category ids (ONNX
+``metadata_props`` key ``visionkit``; a TorchScript extra file ``visionkit.json``). An
+:class:`ExportedModel` is a parameter-free :class:`torch.nn.Module` with the eval-mode
+interface of the model it came from, ``model(batch) -> list[dict]``, so the predictor and the
+evaluator need no special path. The graph's input size and NMS IoU are fixed at export; a
+higher score threshold and a lower detection cap are applied to its output.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import UserError, WeightsError
+
+META_KEY = "visionkit"
+TORCHSCRIPT_META = "visionkit.json"
+
+
+def is_exported(path: str | Path) -> bool:
+    """Whether ``path`` names an exported graph rather than a checkpoint."""
+    name = str(path).lower()
+    return name.endswith(".onnx") or name.endswith(".torchscript") or name.endswith(".torchscript.pt")
+
+
+def export_meta(model: nn.Module, cfg, classes, ckpt: dict | None = None) -> dict:
+    """What the runtime needs beside the graph (see the module docstring); the thresholds are
+    read from ``model``, the values the traced graph holds."""
+    from .config import to_dict
+
+    ckpt = ckpt or {}
+    meta = {"config": to_dict(cfg), "task": getattr(model, "task", "") or cfg.task, "classes": list(classes),
+            "conf": ckpt.get("conf"), "cat_ids": ckpt.get("cat_ids")}
+    for attr in ("score_thresh", "nms_thresh", "max_det"):
+        meta[attr] = next((getattr(m, attr) for m in model.modules() if isinstance(getattr(m, attr, None), (int, float))), None)
+    return meta
+
+
+def read_meta(path: str | Path) -> dict:
+    """The ``visionkit`` metadata of an exported file (a clear error when it has none)."""
+    path = Path(path)
+    raw = None
+    try:
+        if path.suffix == ".onnx":
+            import onnx
+
+            model = onnx.load(str(path), load_external_data=False)
+            raw = next((p.value for p in model.metadata_props if p.key == META_KEY), None)
+        else:
+            import warnings
+
+            files = {TORCHSCRIPT_META: ""}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch.jit's deprecation notice
+                torch.jit.load(str(path), map_location="cpu", _extra_files=files)
+            raw = files[TORCHSCRIPT_META] or None
+    except Exception as e:  # a truncated or foreign file: say which and why, in one line
+        raise WeightsError(f"{path}: not a readable exported model ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    if not raw:
+        raise WeightsError(f"{path}: no visionkit metadata (config, classes); export it with `visionkit export`")
+    return json.loads(raw)
+
+
+class ExportedModel(nn.Module):
+    """An exported graph behind the model interface (eval mode only, on the CPU)."""
+
+    def __init__(self, path: str | Path, task: str, img_hw: tuple[int, int], score_thresh: float = 0.0,
+                 nms_thresh: float | None = None, max_det: int = 100, threads: int = 0):
+        super().__init__()
+        from .export import load_exported
+
+        self.path, self.task, self.img_hw = str(path), task, tuple(img_hw)
+        self._run = load_exported(path, threads)
+        self.score_thresh, self.max_det = float(score_thresh), int(max_det)
+        self._nms = nms_thresh
+
+    @property
+    def nms_thresh(self) -> float | None:
+        return self._nms
+
+    @nms_thresh.setter
+    def nms_thresh(self, value: float) -> None:
+        if self._nms is not None and abs(float(value) - self._nms) > 1e-9:
+            raise UserError(f"{self.path}: the NMS IoU is fixed at export ({self._nms}); re-export the checkpoint to change it")
+
+    def train(self, mode: bool = True) -> "ExportedModel":
+        if mode:
+            raise UserError(f"{self.path}: an exported model runs inference only; train its checkpoint instead")
+        return super().train(False)
+
+    def forward(self, images) -> list[dict]:
+        if self.training:
+            raise UserError(f"{self.path}: an exported model runs inference only")
+        return [self._one(img) for img in images]  # the graph was traced at batch 1
+
+    def _one(self, image: torch.Tensor) -> dict:
+        if tuple(image.shape[-2:]) != self.img_hw:
+            raise UserError(f"{self.path}: exported for {self.img_hw[0]}x{self.img_hw[1]} inputs, got "
+                            f"{image.shape[-2]}x{image.shape[-1]}; re-export with --imgsz or drop --imgsz")
+        x = torch.from_numpy(np.ascontiguousarray(image.detach().float().cpu().numpy()))[None]
+        outs = [torch.from_numpy(np.asarray(o)) for o in self._run(x)]
+        if self.task == "detection":
+            boxes, scores, labels = outs
+            keep = scores >= self.score_thresh
+            order = scores[keep].argsort(descending=True)[: self.max_det]
+            return {"boxes": boxes[keep][order], "scores": scores[keep][order], "labels": labels[keep][order].long()}
+        logits = outs[0][0]
+        if self.task == "segmentation":
+            return {"logits": logits, "masks": logits.argmax(0)}
+        return {"logits": logits}
+
+
+def load_exported_model(path: str | Path, threads: int = 0):
+    """``(model, cfg, classes, meta)`` for an exported file written by ``visionkit export``."""
+    from .config import ConfigError, build_config
+    from .export import input_hw
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: no such exported model file")
+    meta = read_meta(path)
+    try:
+        cfg = build_config(meta["config"], source=f"{path.name} metadata")
+    except (ConfigError, KeyError) as e:
+        raise WeightsError(f"{path}: its stored config is not valid here: {e}") from None
+    max_det = meta.get("max_det")
+    model = ExportedModel(path, meta.get("task") or cfg.task, input_hw(meta.get("img_size") or cfg.data.img_size),
+                          score_thresh=float(meta.get("score_thresh") or 0.0), nms_thresh=meta.get("nms_thresh"),
+                          max_det=int(max_det) if max_det else 100, threads=threads)
+    return model.eval(), cfg, list(meta.get("classes") or []), meta
