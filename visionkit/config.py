@@ -87,7 +87,7 @@ class TrainConfig:
     deterministic: bool = False
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     eval_every: int = 1  # epochs between evaluations (0 = only at the end)
-    ckpt_every: int = 0  # steps between last.pt saves (0 = each epoch)
+    ckpt_every: int = 0  # > 0: also save last.pt every this many steps inside an epoch (it is always saved at each epoch's end)
     metric: str = ""  # the metric that picks best.pt; empty = the task's default
     freeze: list[str] = field(default_factory=list)  # parameter-name prefixes to freeze
     log_every: int = 20  # optimizer steps between logged loss rows (and NaN checks)
