@@ -1,0 +1,41 @@
+"""tools/bench_train_step.py: every numeric mode trains through the engine and is timed; bf16
+rows appear only where the CPU has native bf16."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import yaml
+
+from visionkit.engine.device import cpu_has_bf16
+
+spec = importlib.util.spec_from_file_location("bench_train_step", Path(__file__).parents[2] / "tools" / "bench_train_step.py")
+bench_train_step = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench_train_step)
+
+
+def test_modes_are_timed_on_real_training_steps(tmp_path, capsys):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({
+        "task": "detection",
+        "model": {"name": "yolov1", "backbone": "tiny_test", "pretrained": False, "grid": 4, "img_size": 128},
+        "data": {"format": "synthetic", "root": "unused", "img_size": 128, "batch_size": 2, "workers": 0,
+                 "options": {"task": "detection", "num_images": 8}},
+        "train": {"lr": 0.001, "device": "cpu"},
+    }))
+    import tests.models.tiny  # noqa: F401  (registers the tiny_test backbone)
+
+    out = tmp_path / "bench.json"
+    rc = bench_train_step.main([str(config), "train.seed=1", "--steps", "1", "--modes", "fp32,fp32 channels-last,bf16", "--out", str(out)])
+    assert rc == 0
+    result = json.loads(out.read_text())
+    expected = ["fp32", "fp32 channels-last"] + (["bf16"] if cpu_has_bf16() else [])
+    assert list(result["rows"]) == expected
+    assert result["skipped"] == ([] if cpu_has_bf16() else ["bf16"])
+    assert result["batch_size"] == 2 and result["overrides"] == ["train.seed=1"]
+    for row in result["rows"].values():
+        assert row["images_s"] > 0 and row["s_per_step"] == 2 / row["images_s"] and row["loss"] > 0
+    assert result["rows"]["fp32"]["speed_vs_first"] == 1.0
+    printed = capsys.readouterr().out
+    assert "machine:" in printed and "vs fp32" in printed
+    assert not list(tmp_path.glob("fp32_*"))  # the runs went to a temporary folder
