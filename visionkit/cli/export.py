@@ -14,12 +14,16 @@ import click
 @click.option("--imgsz", type=int, help="Input size to export at (default: the training size).")
 @click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset.")
 @click.option("--check/--no-check", default=True, show_default=True, help="Compare the export with PyTorch on a random input.")
-def export(weights, fmt, out, imgsz, opset, check):
+@click.option("--int8", is_flag=True, help="ONNX: also write an int8 model (static quantisation, calibrated on --calib).")
+@click.option("--calib", help="Calibration images for --int8: a folder or glob (default: the config's training split).")
+@click.option("--calib-n", type=click.IntRange(1), default=16, show_default=True,
+              help="Calibration images to use (onnxruntime holds all their activations: ~0.3 GB each at 448x448).")
+def export(weights, fmt, out, imgsz, opset, check, int8, calib, calib_n):
     """Export a model to ONNX (run with onnxruntime) or TorchScript.
 
     The file keeps the config, class names and thresholds, so it runs where a checkpoint
     does: `visionkit detect img.jpg --weights model.onnx`, `visionkit eval CONFIG --weights
-    model.onnx`.
+    model.onnx`. `--int8` also writes model.int8.onnx, quantised after training.
     """
     from ..api import resolve_weights
     from ..engine.checkpoint import build_from_checkpoint, load_checkpoint
@@ -27,6 +31,8 @@ def export(weights, fmt, out, imgsz, opset, check):
     from ..export import check_export, export_model
     from ..exported import export_meta
 
+    if int8 and fmt != "onnx":
+        raise UserError("--int8 needs --format onnx (onnxruntime runs the quantised graph)")
     path = resolve_weights(weights)
     ckpt = load_checkpoint(path)
     model, cfg, classes = build_from_checkpoint(ckpt)
@@ -40,3 +46,10 @@ def export(weights, fmt, out, imgsz, opset, check):
         click.echo(f"max |pytorch - {fmt}| on a random input: {diff:.2e}")
         if not diff < 1e-3:
             raise UserError(f"{target}: the export does not reproduce the PyTorch outputs (max difference {diff:.3g})")
+    if int8:
+        from ..export import input_hw
+        from ..quantize import calibration_images, quantize_onnx
+
+        images = calibration_images(cfg, input_hw(size), calib, calib_n)
+        q = quantize_onnx(target, target.with_suffix(".int8.onnx"), images)
+        click.echo(f"int8 -> {q} (calibrated on {len(images)} images); score it: visionkit eval CONFIG --weights {q}")
