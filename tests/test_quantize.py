@@ -1,7 +1,6 @@
 """int8 export: calibrated static quantisation keeps the metadata, leaves the first and last
 layers in float, stays close to the float model, and runs where any export runs."""
 
-
 import cv2
 import numpy as np
 import onnx
