@@ -107,6 +107,7 @@ class EvalConfig:
     batch_size: int = 0  # 0 = data.batch_size
     tta: list[str] = field(default_factory=list)  # detection: flip views merged with the original (h, v, hv)
     tta_vote: bool = True  # detection TTA: box voting after the merge NMS
+    amp: str = "off"  # autocast while evaluating (off | bf16 | fp16); off by default: bf16 scores cost Faster R-CNN 1.8 mAP points (docs/RESULTS.md)
     fid_weights: str = ""  # generation: a visionkit classifier checkpoint whose penultimate layer is the FID feature space
 
 

@@ -88,3 +88,26 @@ def test_eval_tta_wraps_the_detector_and_scores_bccd(data_dir, tmp_path):
     assert all(len(p["boxes"]) <= 100 for p in tta.predictions)
     assert any(not torch.equal(torch.as_tensor(a["boxes"]), torch.as_tensor(b["boxes"]))
                for a, b in zip(tta.predictions, plain.predictions))
+
+
+def test_evaluation_autocasts_by_eval_amp_not_train_amp(data_dir, tmp_path, monkeypatch):
+    """Training in bf16 must not make the scores bf16: evaluation follows eval.amp (off by default)."""
+    from tests.models.tiny import bccd_checkpoint
+    from visionkit.config import to_dict
+    from visionkit.engine import device as device_mod
+    from visionkit.engine.evaluator import Evaluator, evaluate_checkpoint
+
+    monkeypatch.setattr(device_mod, "cpu_has_bf16", lambda: True)
+    seen = []
+    real = Evaluator.evaluate
+
+    def spy(self, model, loader, device, amp=None, *args, **kwargs):
+        seen.append(amp)
+        return real(self, model, loader, device, amp, *args, **kwargs)
+
+    monkeypatch.setattr(Evaluator, "evaluate", spy)
+    _, cfg = bccd_checkpoint(tmp_path / "w.pt", data_dir, val="val[:2]")
+    bf16_training = build_config({**to_dict(cfg), "train": {"amp": "bf16"}})
+    evaluate_checkpoint(bf16_training, tmp_path / "w.pt", "val")
+    evaluate_checkpoint(build_config({**to_dict(cfg), "eval": {"amp": "bf16"}}), tmp_path / "w.pt", "val")
+    assert seen == [None, torch.bfloat16]

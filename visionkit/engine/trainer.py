@@ -379,7 +379,8 @@ class Trainer:
         model = self.ema.module if self.ema is not None else self.net
         ev = Evaluator(self.task, self.classes, self.cfg.eval, self.cfg.data.ignore_index, getattr(dataset, "cat_ids", None))
         bar = lambda it: progress(it, total=len(it), desc="eval", disable=self.quiet)  # noqa: E731
-        return ev.evaluate(model, loader, self.device, self.amp, self.cfg.train.channels_last, bar)
+        # evaluation has its own AMP setting (eval.amp, off by default): scores kept in float32
+        return ev.evaluate(model, loader, self.device, amp_dtype(self.cfg.eval.amp, self.device), self.cfg.train.channels_last, bar)
 
     def _write_outputs(self) -> None:
         """Rank 0, at the end: detection predictions JSON and the PNG plots."""
