@@ -21,3 +21,18 @@ def pytest_configure(config):
     import torch
 
     torch.set_num_threads(int(os.environ.get("VISIONKIT_TEST_THREADS", "1")))
+
+
+@pytest.fixture
+def images(tmp_path):
+    """A folder (with a space in its name) of two small random images and one broken JPEG."""
+    import cv2
+    import numpy as np
+
+    folder = tmp_path / "in put"  # spaces in paths
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a.jpg", "b.png"):
+        cv2.imwrite(str(folder / name), rng.integers(0, 255, (90, 120, 3), dtype=np.uint8))
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    return folder

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.cli.test_predict import _checkpoint, images  # noqa: F401  (a pytest fixture)
+from tests.cli.test_predict import _checkpoint
 from tests.models.tiny import bccd_checkpoint
 from visionkit.api import load_model
 from visionkit.cli import main
@@ -37,7 +37,7 @@ def test_export_stores_config_classes_and_thresholds(tmp_path, fmt):
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
 @pytest.mark.parametrize("task", ["detection", "segmentation"])
-def test_predictor_on_an_export_matches_the_checkpoint(tmp_path, fmt, task, images):  # noqa: F811
+def test_predictor_on_an_export_matches_the_checkpoint(tmp_path, fmt, task, images):
     ckpt, out = _export(tmp_path, fmt, task)
     ref = load_model(ckpt, device="cpu").predict(images / "a.jpg")[0]
     got = load_model(out).predict(images / "a.jpg")[0]
@@ -52,7 +52,7 @@ def test_predictor_on_an_export_matches_the_checkpoint(tmp_path, fmt, task, imag
         assert (got.mask == ref.mask).mean() > 0.99
 
 
-def test_export_thresholds_conf_and_max_det_filter_and_iou_is_fixed(tmp_path, images):  # noqa: F811
+def test_export_thresholds_conf_and_max_det_filter_and_iou_is_fixed(tmp_path, images):
     _, out = _export(tmp_path)
     pred = load_model(out)
     all_ = pred.predict(images / "a.jpg")[0]
@@ -77,7 +77,7 @@ def test_export_rejects_training_and_another_input_size(tmp_path):
     assert out["boxes"].shape[1] == 4 and out["labels"].dtype == torch.int64
 
 
-def test_detect_cli_runs_an_export_and_a_bad_file_is_one_line(tmp_path, images, capsys):  # noqa: F811
+def test_detect_cli_runs_an_export_and_a_bad_file_is_one_line(tmp_path, images, capsys):
     _, out = _export(tmp_path)
     assert main(["detect", str(images / "a.jpg"), "--weights", str(out), "--out", str(tmp_path / "o"), "--conf", "0"]) == 0
     assert json.loads((tmp_path / "o" / "predictions.json").read_text())

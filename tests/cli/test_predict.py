@@ -3,7 +3,6 @@
 import json
 
 import cv2
-import numpy as np
 import pytest
 import torch
 
@@ -28,17 +27,6 @@ def _checkpoint(path, task="detection"):
     net = MODELS.build(model["name"], num_classes=len(classes), **{k: v for k, v in model.items() if k != "name"})
     save_checkpoint(path, {"model": net.state_dict(), "config": to_dict(cfg), "task": task, "classes": classes})
     return path
-
-
-@pytest.fixture
-def images(tmp_path):
-    folder = tmp_path / "in put"  # spaces in paths
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for name in ("a.jpg", "b.png"):
-        cv2.imwrite(str(folder / name), rng.integers(0, 255, (90, 120, 3), dtype=np.uint8))
-    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
-    return folder
 
 
 def test_detect_folder_writes_drawings_and_json_and_lists_bad_files(tmp_path, images, capsys):
