@@ -102,10 +102,12 @@ def max_abs_diff(ref: list[np.ndarray], got: list[np.ndarray]) -> float:
     return max((float(np.abs(r.astype(np.float64) - g.astype(np.float64)).max()) if r.size else 0.0) for r, g in zip(ref, got))
 
 
-def load_exported(path: str | Path, threads: int = 0):
+def load_exported(path: str | Path, threads: int = 0, spin: bool = True):
     """An exported file as a callable ``images -> list of numpy outputs`` (ONNX through one
     onnxruntime session, TorchScript through ``torch.jit.load``); ``threads`` > 0 sets
-    onnxruntime's intra-op threads (TorchScript follows ``torch.set_num_threads``)."""
+    onnxruntime's intra-op threads (TorchScript follows ``torch.set_num_threads``).
+    ``spin=False`` stops onnxruntime's threads from busy-waiting for the next call: they
+    would take the cores from the image decoding that a predictor does between calls."""
     path = Path(path)
     if path.suffix == ".onnx":
         import onnxruntime as ort
@@ -113,6 +115,8 @@ def load_exported(path: str | Path, threads: int = 0):
         opts = ort.SessionOptions()
         if threads > 0:
             opts.intra_op_num_threads = threads
+        if not spin:
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         name = sess.get_inputs()[0].name
         return lambda images: sess.run(None, {name: images.numpy()})

@@ -79,7 +79,7 @@ class ExportedModel(nn.Module):
         from .export import load_exported
 
         self.path, self.task, self.img_hw = str(path), task, tuple(img_hw)
-        self._run = load_exported(path, threads)
+        self._run = load_exported(path, threads, spin=False)  # the caller decodes images between calls
         self.score_thresh, self.max_det = float(score_thresh), int(max_det)
         self._nms = nms_thresh
 
