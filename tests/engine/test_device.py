@@ -37,6 +37,8 @@ def test_cpu_amp_is_bf16_only_where_native_and_checked(monkeypatch):
         assert amp_dtype("bf16", cpu) is None
     with pytest.raises(ConfigError, match="train.amp"):
         amp_dtype("fp8", cpu)
+    with pytest.raises(ConfigError, match="eval.amp: bad value 'fp8'"):
+        amp_dtype("fp8", cpu, "eval.amp")
     assert isinstance(cpu_has_bf16(), bool)
 
 

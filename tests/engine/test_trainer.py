@@ -177,3 +177,16 @@ def test_model_defined_loss_total_is_what_is_optimised_and_logged(tmp_path):
     rows = [json.loads(x) for x in (tmp_path / "toy" / "metrics.jsonl").read_text().splitlines()]
     assert all(r["loss"] == pytest.approx(r["loss_cls"] + 0.5 * r["loss_aux"]) for r in rows)
     assert rows[0]["loss_aux"] == 2.0
+
+
+def test_evaluation_precision_is_eval_amp_checked_at_start(tmp_path, monkeypatch):
+    from visionkit.config import build_config, to_dict
+    from visionkit.engine import device as device_mod
+
+    monkeypatch.setattr(device_mod, "cpu_has_bf16", lambda: True)
+    cfg = T.toy_config(tmp_path, epochs=1, amp="bf16")
+    trainer = Trainer(cfg, train_set=T.ToyImages(8))
+    assert trainer.amp is torch.bfloat16 and trainer.eval_amp is None  # trains in bf16, scores in float32
+    bad = build_config({**to_dict(cfg), "eval": {"amp": "fp8"}})
+    with pytest.raises(ConfigError, match="eval.amp: bad value"):
+        Trainer(bad, train_set=T.ToyImages(8))

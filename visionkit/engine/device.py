@@ -50,18 +50,19 @@ def resolve_device(spec: str = "auto", local_rank: int | None = None) -> torch.d
     raise ConfigError(f"train.device: bad device {spec!r}; expected auto, cpu, cuda or cuda:N")
 
 
-def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for ``train.amp`` on ``device``, or None when AMP is off."""
+def amp_dtype(amp: str, device: torch.device, key: str = "train.amp") -> torch.dtype | None:
+    """The autocast dtype for the setting ``key`` (``train.amp`` or ``eval.amp``) = ``amp`` on
+    ``device``, or None when AMP is off."""
     amp = (amp or "off").lower()
     if amp in ("off", "none", "false", ""):
         return None
     if amp not in _AMP_DTYPES:
-        raise ConfigError(f"train.amp: bad value {amp!r}; expected off, bf16 or fp16")
+        raise ConfigError(f"{key}: bad value {amp!r}; expected off, bf16 or fp16")
     if device.type == "cpu" and amp == "bf16" and cpu_has_bf16():
         return torch.bfloat16
     if device.type != "cuda":
         why = "this CPU has no native bfloat16" if amp == "bf16" else "fp16 AMP needs CUDA"
-        warnings.warn(f"train.amp={amp} is ignored on {device.type} ({why}); training in float32", stacklevel=2)
+        warnings.warn(f"{key}={amp} is ignored on {device.type} ({why}); running in float32", stacklevel=2)
         return None
     return _AMP_DTYPES[amp]
 

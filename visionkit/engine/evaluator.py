@@ -329,4 +329,4 @@ def evaluate_checkpoint(cfg, weights, split: str = "", use_ema: bool = True, dat
     from .logging import progress, quiet_mode
 
     bar = lambda it: progress(it, total=len(it), desc=f"eval {split}", disable=quiet_mode(cfg.quiet) or not dist.is_main)  # noqa: E731
-    return ev.evaluate(model, loader, device, amp_dtype(cfg.eval.amp, device), cfg.train.channels_last, bar), dataset
+    return ev.evaluate(model, loader, device, amp_dtype(cfg.eval.amp, device, "eval.amp"), cfg.train.channels_last, bar), dataset

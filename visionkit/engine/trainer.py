@@ -64,6 +64,7 @@ class Trainer:
         self.is_main = self.dist.is_main
         seed_everything(tc.seed + self.dist.rank, tc.deterministic)
         self.amp = amp_dtype(tc.amp, self.device)
+        self.eval_amp = amp_dtype(cfg.eval.amp, self.device, "eval.amp")  # its own setting: scores stay float32 by default
         self.quiet = quiet_mode(cfg.quiet) or not self.is_main
 
         # data
@@ -379,8 +380,7 @@ class Trainer:
         model = self.ema.module if self.ema is not None else self.net
         ev = Evaluator(self.task, self.classes, self.cfg.eval, self.cfg.data.ignore_index, getattr(dataset, "cat_ids", None))
         bar = lambda it: progress(it, total=len(it), desc="eval", disable=self.quiet)  # noqa: E731
-        # evaluation has its own AMP setting (eval.amp, off by default): scores kept in float32
-        return ev.evaluate(model, loader, self.device, amp_dtype(self.cfg.eval.amp, self.device), self.cfg.train.channels_last, bar)
+        return ev.evaluate(model, loader, self.device, self.eval_amp, self.cfg.train.channels_last, bar)
 
     def _write_outputs(self) -> None:
         """Rank 0, at the end: detection predictions JSON and the PNG plots."""
