@@ -38,6 +38,7 @@ class AugmentConfig:
 
     hflip: float = 0.5  # probability of a horizontal flip
     vflip: float = 0.0
+    rot90: float = 0.0  # probability of a turn by k x 90 degrees, k uniform in 0..3 (imagery with no "up")
     scale_jitter: tuple[float, float] = (1.0, 1.0)  # random rescale range before the crop/letterbox
     color_jitter: float = 0.0  # strength of brightness/contrast/saturation jitter (0 = off)
     hue: float = 0.0

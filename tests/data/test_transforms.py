@@ -152,3 +152,15 @@ def test_colour_jitter_changes_colour_not_geometry():
 def test_bad_resize_mode():
     with pytest.raises(ConfigError, match="unknown mode"):
         Transform(64, "squash")
+
+
+def test_quarter_turns_move_boxes_with_pixels():
+    img, t = scene(60, 90, [[5, 5, 30, 30], [40, 10, 65, 45], [70, 35, 88, 58]])
+    tf = Transform(0, "none", augment=AugmentConfig(hflip=0, rot90=1.0))
+    shapes = set()
+    for _ in range(30):
+        image, tt = tf(img, t)
+        shapes.add(tuple(image.shape[1:]))
+        assert len(tt["boxes"]) == 3 and box_colour_ok(image, tt["boxes"], tt["labels"])
+        assert tt["difficult"].tolist() == [False, True, False]
+    assert shapes == {(60, 90), (90, 60)}  # quarter turns swap height and width

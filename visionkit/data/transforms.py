@@ -152,7 +152,8 @@ def _bbox_params(aug, task: str):
 
 
 def _pre_aug(aug, task: str):
-    """Stage 1 (before the resize): random crop from the borders, flips. None if all off."""
+    """Stage 1 (before the resize): random crop from the borders, flips, quarter turns. None if
+    all off."""
     import albumentations as A
 
     ops = []
@@ -163,6 +164,9 @@ def _pre_aug(aug, task: str):
         ops.append(A.HorizontalFlip(p=aug.hflip))
     if aug.vflip > 0 and task != "captioning":
         ops.append(A.VerticalFlip(p=aug.vflip))
+    if aug.rot90 > 0 and task != "captioning":
+        # a quarter turn swaps height and width; the resize that follows fits either shape
+        ops.append(A.RandomRotate90(p=aug.rot90))
     return A.Compose(ops, bbox_params=_bbox_params(aug, task)) if ops else None
 
 
