@@ -7,6 +7,10 @@ proposals (selective search), and two sibling outputs trained with one multi-tas
 Compared with R-CNN, the CNN runs once per image instead of once per region, and classifier
 and box regressor train together end to end. Training follows the paper: mini-batches of 2
 images × 64 RoIs, a quarter of them foreground (IoU ≥ 0.5), background IoU in [0.1, 0.5).
+These are the defaults here. ``configs/fast_rcnn_bccd.yaml`` departs from two of them, by
+measurement (docs/RESULTS.md): background from IoU 0 (``bg_iou_low=0``), because BCCD leaves
+cells unlabelled, and RoIAlign (``roi_pool="align"``), because max pooling rounds small boxes
+to the stride-16 grid.
 
 The paper pools from one map (VGG16's conv5_3, stride 16). ``fpn_levels=[c4, c5]`` keeps one
 stride-16 map and one RoI max pooling, but makes that map a Feature Pyramid Network's finest
