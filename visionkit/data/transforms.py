@@ -160,13 +160,13 @@ def _pre_aug(aug, task: str):
     if aug.random_crop > 0:
         c = aug.crop_border
         ops.append(A.RandomCropFromBorders(crop_left=c, crop_right=c, crop_top=c, crop_bottom=c, p=aug.random_crop))
-    if aug.hflip > 0 and task != "captioning":  # "on the left" must stay on the left
-        ops.append(A.HorizontalFlip(p=aug.hflip))
-    if aug.vflip > 0 and task != "captioning":
-        ops.append(A.VerticalFlip(p=aug.vflip))
-    if aug.rot90 > 0 and task != "captioning":
-        # a quarter turn swaps height and width; the resize that follows fits either shape
-        ops.append(A.RandomRotate90(p=aug.rot90))
+    if task != "captioning":  # no flips or turns: "on the left" must stay on the left
+        if aug.hflip > 0:
+            ops.append(A.HorizontalFlip(p=aug.hflip))
+        if aug.vflip > 0:
+            ops.append(A.VerticalFlip(p=aug.vflip))
+        if aug.rot90 > 0:  # a quarter turn swaps height and width; the resize that follows fits either
+            ops.append(A.RandomRotate90(p=aug.rot90))
     return A.Compose(ops, bbox_params=_bbox_params(aug, task)) if ops else None
 
 
