@@ -61,7 +61,7 @@ def fast_rcnn(
     fg_fraction: float = 0.25,
     bg_iou_low: float = 0.1,
     proposals_train: int = 2000,
-    proposals_test: int = 1000,
+    proposals_test: int = 2000,  # the paper: ~2k selective-search boxes at test time too
     score_thresh: float = 0.05,
     nms_thresh: float = 0.3,
     max_det: int = 100,
