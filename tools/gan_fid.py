@@ -14,11 +14,17 @@ split's size) because FID's bias depends on it:
 Each FID is also split into its mean and covariance terms, and the classifier's predicted class
 shares of the generated images are set beside the test split's: a generator that skips some
 classes (mode dropping) shows up as a large total-variation distance between the two.
+
+``--bn`` chooses the generator's BatchNorm statistics when sampling: ``running`` (the checkpoint's,
+the default), ``recalibrated`` (recomputed over 200 fresh batches of noise with the weights as
+they are, which matters when the weights are an EMA whose running statistics were averaged
+too), or ``batch`` (each batch's own statistics, as in training).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 from pathlib import Path
@@ -61,6 +67,30 @@ def fake_features(features, gan, n: int, batch_size: int, seed: int) -> tuple[np
                 for i in range(0, n, batch_size))
 
 
+@torch.no_grad()
+def with_bn_statistics(gan, mode: str, batches: int = 200, batch_size: int = 128, seed: int = 1):
+    """A copy of ``gan`` whose generator samples with ``mode`` BatchNorm statistics (``--bn``)."""
+    if mode == "running":
+        return gan
+    gan = copy.deepcopy(gan)
+    bns = [m for m in gan.generator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if mode == "recalibrated":  # a plain average over the batches (momentum None), then eval mode
+        for m in bns:
+            m.reset_running_stats()
+            m.momentum = None
+        gan.generator.train()
+        g = torch.Generator().manual_seed(seed)
+        for _ in range(batches):
+            gan.generator(torch.randn(batch_size, gan.z_dim, generator=g))
+        gan.generator.eval()
+    else:  # "batch": sample in training mode, each batch normalised by its own statistics
+        for m in bns:
+            m.train()
+            m.track_running_stats = False
+            m.running_mean = m.running_var = None
+    return gan
+
+
 def fid_parts(a: np.ndarray, b: np.ndarray) -> dict:
     mean_term, cov_term = fid_terms(a, b)
     return {"fid": mean_term + cov_term, "mean_term": mean_term, "cov_term": cov_term}
@@ -77,6 +107,8 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", required=True, help="the GAN checkpoint")
     ap.add_argument("--n", type=int, default=0, help="samples per side (default: the test split's size)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bn", choices=["running", "recalibrated", "batch"], default="running",
+                    help="the generator's BatchNorm statistics when sampling (see above)")
     ap.add_argument("--out", default="", help="also write the numbers as JSON here")
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
@@ -84,6 +116,7 @@ def main(argv=None) -> int:
     if not cfg.eval.fid_weights:
         raise UserError(f"{args.config}: eval.fid_weights is empty: name the classifier checkpoint that defines the features")
     gan, _, _ = build_from_checkpoint(args.weights)
+    gan = with_bn_statistics(gan, args.bn)
     attach_fid_extractor(gan, cfg)
     features, bs = gan.fid_extractor, cfg.eval.batch_size or cfg.data.batch_size
 
@@ -98,7 +131,7 @@ def main(argv=None) -> int:
     floor, fake = fid_parts(f_train, f_test), fid_parts(f_fake, f_test)
     share_test, share_fake = class_shares(l_test), class_shares(l_fake)
     k = len(share_test)
-    out = {"n": n, "n_test": len(test), "fid_floor_train_vs_test": floor["fid"], "fid_gan_vs_test": fake["fid"],
+    out = {"bn": args.bn, "n": n, "n_test": len(test), "fid_floor_train_vs_test": floor["fid"], "fid_gan_vs_test": fake["fid"],
            "floor_terms": floor, "gan_terms": fake, "class_share_test": share_test, "class_share_generated": share_fake,
            "class_share_tv": 0.5 * float(np.abs(np.subtract(share_fake, share_test)).sum())}
     out["ratio"] = out["fid_gan_vs_test"] / out["fid_floor_train_vs_test"]

@@ -57,3 +57,33 @@ def test_without_fid_weights_is_a_one_line_error(tmp_path):
     (tmp_path / "gan.yaml").write_text(yaml.safe_dump({"task": "generation", "model": {"name": "dcgan"}}))
     with pytest.raises(gan_fid.UserError, match="eval.fid_weights is empty"):
         gan_fid.main([str(tmp_path / "gan.yaml"), "--weights", str(tmp_path / "x.pt")])
+
+
+def test_bn_statistics_modes():
+    import torch
+
+    from visionkit.models.generative.dcgan import DCGAN
+
+    torch.manual_seed(0)
+    gan = DCGAN(img_size=32, channels=1, z_dim=8, g_width=8, d_width=8).eval()
+    bns = [m for m in gan.generator.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for m in bns:  # stale running statistics, as an EMA of them can leave
+        m.running_mean.fill_(3.0)
+        m.running_var.fill_(0.01)
+    z = torch.randn(256, 8, generator=torch.Generator().manual_seed(5))
+
+    assert gan_fid.with_bn_statistics(gan, "running") is gan
+    recal = gan_fid.with_bn_statistics(gan, "recalibrated", batches=20, batch_size=64)
+    assert bns[0].running_mean[0] == 3.0  # the original is untouched
+    rb = [m for m in recal.generator.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert not recal.generator.training and rb[0].momentum is None and int(rb[0].num_batches_tracked) == 20
+    # the recalibrated statistics are those of the first BN's inputs over fresh noise
+    pre = recal.generator.net[0](z.view(256, 8, 1, 1))
+    assert torch.allclose(rb[0].running_mean, pre.mean((0, 2, 3)), atol=0.05)
+
+    batch = gan_fid.with_bn_statistics(gan, "batch")
+    x = batch.sample(256, z=z)
+    # training-mode BN normalises each batch by itself: the first BN's output has zero mean per channel
+    h = batch.generator.net[1](batch.generator.net[0](z.view(256, 8, 1, 1)))
+    assert torch.allclose(h.mean((0, 2, 3)), batch.generator.net[1].bias, atol=1e-4)
+    assert x.shape == (256, 1, 32, 32) and not torch.allclose(x, gan.sample(256, z=z))
