@@ -46,7 +46,9 @@ def time_mode(config: str, overrides: list[str], amp: str, channels_last: bool, 
         rows = [r for r in csv.DictReader(f) if r.get("img_s")]
     timed = rows[-1]
     img_s = float(timed["img_s"])
-    return {"images_s": img_s, "s_per_step": cfg.data.batch_size / img_s, "loss": float(timed["loss"])}
+    # the last logged loss: "loss", or the first of a model's own (a GAN logs loss_d and loss_g)
+    key = "loss" if timed.get("loss") else next(k for k in timed if k.startswith("loss") and timed[k])
+    return {"images_s": img_s, "s_per_step": cfg.data.batch_size / img_s, "loss": float(timed[key]), "loss_name": key}
 
 
 def bench(config: str, overrides: list[str], steps: int = 8, modes=tuple(MODES)) -> dict:
@@ -85,7 +87,7 @@ def main(argv=None) -> int:
     print(f"{result['config']} {' '.join(result['overrides'])}: batch {result['batch_size']}, {result['timed_steps']} timed steps per mode")
     print(f"machine: {result['machine']}")
     first = next(iter(result["rows"]))
-    print(f"{'mode':20s} {'images/s':>9s} {'s/step':>8s} {f'vs {first}':>12s} {'loss':>9s}")
+    print(f"{'mode':20s} {'images/s':>9s} {'s/step':>8s} {f'vs {first}':>12s} {result['rows'][first]['loss_name']:>9s}")
     for mode, r in result["rows"].items():
         print(f"{mode:20s} {r['images_s']:9.2f} {r['s_per_step']:8.2f} {r['speed_vs_first']:11.2f}x {r['loss']:9.4f}")
     for mode in result["skipped"]:

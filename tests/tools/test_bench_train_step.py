@@ -3,6 +3,7 @@ rows appear only where the CPU has native bf16."""
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import yaml
@@ -39,3 +40,23 @@ def test_modes_are_timed_on_real_training_steps(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "machine:" in printed and "vs fp32" in printed
     assert not list(tmp_path.glob("fp32_*"))  # the runs went to a temporary folder
+
+
+def test_a_gan_reports_its_own_loss(tmp_path):
+    """A two-optimizer model logs loss_d and loss_g, not "loss": the first of its losses is reported."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
+    import engine_toys
+
+    engine_toys.write_idx(tmp_path / "idx", "train", 16)
+    config = tmp_path / "gan.yaml"
+    config.write_text(yaml.safe_dump({
+        "task": "generation",
+        "model": {"name": "dcgan", "img_size": 32, "channels": 1, "z_dim": 8, "g_width": 8, "d_width": 8},
+        "data": {"format": "idx", "root": str(tmp_path / "idx"), "img_size": 32, "resize": "stretch", "batch_size": 4,
+                 "workers": 0, "options": {"task": "generation"}, "augment": {"hflip": 0.0}},
+        "train": {"optimizer": "adam", "lr": 2e-4, "betas": [0.5, 0.999], "device": "cpu"},
+    }))
+    out = tmp_path / "bench.json"
+    assert bench_train_step.main([str(config), "--steps", "1", "--modes", "fp32", "--out", str(out)]) == 0
+    row = json.loads(out.read_text())["rows"]["fp32"]
+    assert row["loss_name"] == "loss_d" and row["loss"] > 0 and row["images_s"] > 0
