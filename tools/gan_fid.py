@@ -18,7 +18,8 @@ classes (mode dropping) shows up as a large total-variation distance between the
 ``--bn`` chooses the generator's BatchNorm statistics when sampling: ``running`` (the checkpoint's,
 the default), ``recalibrated`` (recomputed over 200 fresh batches of noise with the weights as
 they are, which matters when the weights are an EMA whose running statistics were averaged
-too), or ``batch`` (each batch's own statistics, as in training).
+too), or ``batch`` (each batch's own statistics, as in training). ``--raw`` samples with the
+weights the optimizer trained instead of their EMA (``train.ema``), where the checkpoint has both.
 """
 
 from __future__ import annotations
@@ -109,13 +110,14 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--bn", choices=["running", "recalibrated", "batch"], default="running",
                     help="the generator's BatchNorm statistics when sampling (see above)")
+    ap.add_argument("--raw", action="store_true", help="the trained weights, not their EMA (where the checkpoint has one)")
     ap.add_argument("--out", default="", help="also write the numbers as JSON here")
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
     cfg = load_config(args.config)
     if not cfg.eval.fid_weights:
         raise UserError(f"{args.config}: eval.fid_weights is empty: name the classifier checkpoint that defines the features")
-    gan, _, _ = build_from_checkpoint(args.weights)
+    gan, _, _ = build_from_checkpoint(args.weights, use_ema=not args.raw)
     gan = with_bn_statistics(gan, args.bn)
     attach_fid_extractor(gan, cfg)
     features, bs = gan.fid_extractor, cfg.eval.batch_size or cfg.data.batch_size
@@ -131,7 +133,7 @@ def main(argv=None) -> int:
     floor, fake = fid_parts(f_train, f_test), fid_parts(f_fake, f_test)
     share_test, share_fake = class_shares(l_test), class_shares(l_fake)
     k = len(share_test)
-    out = {"bn": args.bn, "n": n, "n_test": len(test), "fid_floor_train_vs_test": floor["fid"], "fid_gan_vs_test": fake["fid"],
+    out = {"bn": args.bn, "raw": args.raw, "n": n, "n_test": len(test), "fid_floor_train_vs_test": floor["fid"], "fid_gan_vs_test": fake["fid"],
            "floor_terms": floor, "gan_terms": fake, "class_share_test": share_test, "class_share_generated": share_fake,
            "class_share_tv": 0.5 * float(np.abs(np.subtract(share_fake, share_test)).sum())}
     out["ratio"] = out["fid_gan_vs_test"] / out["fid_floor_train_vs_test"]

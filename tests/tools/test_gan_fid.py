@@ -87,3 +87,32 @@ def test_bn_statistics_modes():
     h = batch.generator.net[1](batch.generator.net[0](z.view(256, 8, 1, 1)))
     assert torch.allclose(h.mean((0, 2, 3)), batch.generator.net[1].bias, atol=1e-4)
     assert x.shape == (256, 1, 32, 32) and not torch.allclose(x, gan.sample(256, z=z))
+
+
+def test_raw_samples_the_trained_weights_and_the_default_their_ema(tmp_path):
+    T.write_idx(tmp_path / "idx", "train", 24)
+    T.write_idx(tmp_path / "idx", "t10k", 12, seed=1)
+    data = {"format": "idx", "root": str(tmp_path / "idx"), "val": "test", "img_size": 32, "resize": "stretch",
+            "batch_size": 6, "workers": 0, "augment": {"hflip": 0.0}}
+    _save(tmp_path / "clf.pt", "classification", {"name": "classifier", "network": "lenet5", "num_classes": 2}, data)
+    spec = {"name": "dcgan", "img_size": 32, "channels": 1, "z_dim": 8, "g_width": 8, "d_width": 8}
+    cfg = build_config({"task": "generation", "model": spec, "data": data})
+    trained, averaged = (MODELS.build("dcgan", **{k: v for k, v in spec.items() if k != "name"}) for _ in range(2))
+    ckpt = {"config": to_dict(cfg), "task": "generation"}
+    save_checkpoint(tmp_path / "both.pt", dict(ckpt, model=trained.state_dict(),
+                                               ema={f"module.{k}": v for k, v in averaged.state_dict().items()}))
+    save_checkpoint(tmp_path / "trained.pt", dict(ckpt, model=trained.state_dict()))
+    save_checkpoint(tmp_path / "averaged.pt", dict(ckpt, model=averaged.state_dict()))
+    (tmp_path / "gan.yaml").write_text(yaml.safe_dump({"task": "generation", "model": spec, "data": data,
+                                                       "eval": {"fid_weights": str(tmp_path / "clf.pt")}}))
+
+    def fid(weights, *extra):
+        out = tmp_path / "f.json"
+        assert gan_fid.main([str(tmp_path / "gan.yaml"), "--weights", str(tmp_path / weights), "--out", str(out), *extra]) == 0
+        return json.loads(out.read_text())
+
+    ema, raw = fid("both.pt"), fid("both.pt", "--raw")
+    assert raw["raw"] and not ema["raw"]
+    assert ema["fid_gan_vs_test"] == pytest.approx(fid("averaged.pt")["fid_gan_vs_test"])
+    assert raw["fid_gan_vs_test"] == pytest.approx(fid("trained.pt")["fid_gan_vs_test"])
+    assert raw["fid_gan_vs_test"] != pytest.approx(ema["fid_gan_vs_test"])
