@@ -27,16 +27,24 @@ def _save(path, task, model, data):
     save_checkpoint(path, {"model": net.state_dict(), "config": to_dict(cfg), "task": task, "classes": ["dark", "light"]})
 
 
-def test_floor_gan_and_ratio(tmp_path, capsys):
-    T.write_idx(tmp_path / "idx", "train", 40)
-    T.write_idx(tmp_path / "idx", "t10k", 16, seed=1)
+GAN = {"name": "dcgan", "img_size": 32, "channels": 1, "z_dim": 8, "g_width": 8, "d_width": 8}
+
+
+def _setup(tmp_path, n_train: int, n_test: int, batch_size: int) -> dict:
+    """Tiny IDX train/test files, a LeNet-5 feature checkpoint and ``gan.yaml`` naming it; the data config."""
+    T.write_idx(tmp_path / "idx", "train", n_train)
+    T.write_idx(tmp_path / "idx", "t10k", n_test, seed=1)
     data = {"format": "idx", "root": str(tmp_path / "idx"), "val": "test", "img_size": 32, "resize": "stretch",
-            "batch_size": 8, "workers": 0, "augment": {"hflip": 0.0}}
+            "batch_size": batch_size, "workers": 0, "augment": {"hflip": 0.0}}
     _save(tmp_path / "clf.pt", "classification", {"name": "classifier", "network": "lenet5", "num_classes": 2}, data)
-    gan = {"name": "dcgan", "img_size": 32, "channels": 1, "z_dim": 8, "g_width": 8, "d_width": 8}
-    _save(tmp_path / "gan.pt", "generation", gan, data)
-    cfg = {"task": "generation", "model": gan, "data": data, "eval": {"fid_weights": str(tmp_path / "clf.pt")}}
+    cfg = {"task": "generation", "model": GAN, "data": data, "eval": {"fid_weights": str(tmp_path / "clf.pt")}}
     (tmp_path / "gan.yaml").write_text(yaml.safe_dump(cfg))
+    return data
+
+
+def test_floor_gan_and_ratio(tmp_path, capsys):
+    data = _setup(tmp_path, 40, 16, 8)
+    _save(tmp_path / "gan.pt", "generation", GAN, data)
 
     assert gan_fid.main([str(tmp_path / "gan.yaml"), "--weights", str(tmp_path / "gan.pt"), "--out", str(tmp_path / "f.json")]) == 0
     out = json.loads((tmp_path / "f.json").read_text())
@@ -90,21 +98,14 @@ def test_bn_statistics_modes():
 
 
 def test_raw_samples_the_trained_weights_and_the_default_their_ema(tmp_path):
-    T.write_idx(tmp_path / "idx", "train", 24)
-    T.write_idx(tmp_path / "idx", "t10k", 12, seed=1)
-    data = {"format": "idx", "root": str(tmp_path / "idx"), "val": "test", "img_size": 32, "resize": "stretch",
-            "batch_size": 6, "workers": 0, "augment": {"hflip": 0.0}}
-    _save(tmp_path / "clf.pt", "classification", {"name": "classifier", "network": "lenet5", "num_classes": 2}, data)
-    spec = {"name": "dcgan", "img_size": 32, "channels": 1, "z_dim": 8, "g_width": 8, "d_width": 8}
-    cfg = build_config({"task": "generation", "model": spec, "data": data})
-    trained, averaged = (MODELS.build("dcgan", **{k: v for k, v in spec.items() if k != "name"}) for _ in range(2))
+    data = _setup(tmp_path, 24, 12, 6)
+    cfg = build_config({"task": "generation", "model": GAN, "data": data})
+    trained, averaged = (MODELS.build("dcgan", **{k: v for k, v in GAN.items() if k != "name"}) for _ in range(2))
     ckpt = {"config": to_dict(cfg), "task": "generation"}
     save_checkpoint(tmp_path / "both.pt", dict(ckpt, model=trained.state_dict(),
                                                ema={f"module.{k}": v for k, v in averaged.state_dict().items()}))
     save_checkpoint(tmp_path / "trained.pt", dict(ckpt, model=trained.state_dict()))
     save_checkpoint(tmp_path / "averaged.pt", dict(ckpt, model=averaged.state_dict()))
-    (tmp_path / "gan.yaml").write_text(yaml.safe_dump({"task": "generation", "model": spec, "data": data,
-                                                       "eval": {"fid_weights": str(tmp_path / "clf.pt")}}))
 
     def fid(weights, *extra):
         out = tmp_path / "f.json"
