@@ -10,6 +10,9 @@ import yaml
 
 from visionkit.engine.device import cpu_has_bf16
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+import engine_toys  # noqa: E402  (write_idx)
+
 spec = importlib.util.spec_from_file_location("bench_train_step", Path(__file__).parents[2] / "tools" / "bench_train_step.py")
 bench_train_step = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench_train_step)
@@ -44,9 +47,6 @@ def test_modes_are_timed_on_real_training_steps(tmp_path, capsys):
 
 def test_a_gan_reports_its_own_loss(tmp_path):
     """A two-optimizer model logs loss_d and loss_g, not "loss": the first of its losses is reported."""
-    sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
-    import engine_toys
-
     engine_toys.write_idx(tmp_path / "idx", "train", 16)
     config = tmp_path / "gan.yaml"
     config.write_text(yaml.safe_dump({
