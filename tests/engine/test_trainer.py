@@ -43,6 +43,9 @@ def test_learns_and_writes_run_folder(tmp_path):
     last, best = load_checkpoint(run / "last.pt"), load_checkpoint(run / "best.pt")
     assert last["step"] == 32 and last["epoch"] == 4 and last["task"] == "classification"
     assert last["classes"] == T.CLASSES and best["metrics"]["accuracy"] == out["best"]
+    scores = [(r["epoch"], r["val/accuracy"]) for r in rows if "val/accuracy" in r]
+    first_best = next(e for e, v in scores if v == max(v for _, v in scores))
+    assert (best["epoch"], best["epoch_batch"]) == (first_best, 0)  # the epochs finished, as last.pt counts
 
 
 def test_grad_accum_matches_big_batch(tmp_path):

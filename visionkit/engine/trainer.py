@@ -290,11 +290,11 @@ class Trainer:
         try:
             while self.step < self.total_steps:
                 self._epoch(log_every)
-                if self.step >= self.total_steps or (tc.eval_every and (self.epoch + 1) % tc.eval_every == 0):
+                self.epoch, self.epoch_batch = self.epoch + 1, 0  # finished: best.pt and last.pt both count it
+                if self.step >= self.total_steps or (tc.eval_every and self.epoch % tc.eval_every == 0):
                     self._evaluate_and_track()
                 if self.is_main and callable(getattr(self.net, "on_epoch_end", None)):
-                    self.net.on_epoch_end(self.run_dir, self.epoch + 1)  # e.g. the GAN's sample grid
-                self.epoch, self.epoch_batch = self.epoch + 1, 0
+                    self.net.on_epoch_end(self.run_dir, self.epoch)  # e.g. the GAN's sample grid
                 self.save("last.pt")
         finally:
             self.logger.flush()
@@ -361,10 +361,10 @@ class Trainer:
             raise ConfigError(f"train.metric: {self.metric!r} is not among the evaluation's metrics"
                               + (f"; did you mean {hint!r}?" if hint else f" ({', '.join(list(res.metrics)[:8])})"))
         value = res.metrics.get(self.metric)
-        self.logger.log({"epoch": self.epoch + 1, "step": self.step, **{f"val/{k}": v for k, v in res.metrics.items()}}, flush=True)
+        self.logger.log({"epoch": self.epoch, "step": self.step, **{f"val/{k}": v for k, v in res.metrics.items()}}, flush=True)
         if self.is_main and not self.cfg.quiet:
             shown = ", ".join(f"{k} {v:.4f}" for k, v in list(res.metrics.items())[:4])
-            print(f"epoch {self.epoch + 1}/{self.epochs} step {self.step}: {shown}", file=sys.stderr)
+            print(f"epoch {self.epoch}/{self.epochs} step {self.step}: {shown}", file=sys.stderr)
         if value is not None and math.isfinite(value):
             better = self.best is None or (value > self.best if self.mode == "max" else value < self.best)
             if better:
