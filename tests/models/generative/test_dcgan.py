@@ -74,3 +74,40 @@ def test_sampling_and_interpolation():
     assert path.shape == (5, 1, 32, 32)
     assert torch.allclose(path[0], m.sample(1, z=z0[None])[0], atol=1e-5)
     assert torch.allclose(path[-1], m.sample(1, z=z1[None])[0], atol=1e-5)
+
+
+def _square_batch(n=16):
+    real = torch.zeros(n, 1, 32, 32)
+    real[:, :, 8:24, 8:24] = 1.0
+    return real
+
+
+def test_r1_penalty_is_the_squared_input_gradient_of_d_at_real_images():
+    import copy
+
+    torch.manual_seed(0)
+    m = DCGAN(32, 1, 16, 16, 16, r1_gamma=10.0)
+    real = _square_batch() + 0.1 * torch.rand(16, 1, 32, 32)
+    before = copy.deepcopy(m.discriminator)
+    x = (real * 2 - 1).requires_grad_(True)
+    (g,) = torch.autograd.grad(before(x).sum(), x)
+    out = m.train_step((real, None), m.configure_optimizers(Cfg()), Ctx())
+    assert torch.allclose(out["r1"], g.pow(2).flatten(1).sum(1).mean(), rtol=1e-4)
+    assert "r1" not in DCGAN(32, 1, 16, 16, 16).train_step((real, None), m.configure_optimizers(Cfg()), Ctx())
+    with pytest.raises(ValueError, match="r1_gamma"):
+        DCGAN(32, 1, 16, 16, 16, r1_gamma=-1)
+
+
+def test_r1_penalty_keeps_the_discriminator_smooth():
+    """Trained on the same steps, D's input gradient at the real images stays far smaller with R1."""
+    norms = {}
+    for gamma in (0.0, 10.0):
+        torch.manual_seed(0)
+        m = DCGAN(32, 1, 16, 16, 16, r1_gamma=gamma)
+        opts = m.configure_optimizers(Cfg())
+        for _ in range(20):
+            m.train_step((_square_batch(), None), opts, Ctx())
+        x = (_square_batch() * 2 - 1).requires_grad_(True)
+        (g,) = torch.autograd.grad(m.discriminator(x).sum(), x)
+        norms[gamma] = g.pow(2).flatten(1).sum(1).mean().item()
+    assert norms[10.0] < 0.2 * norms[0.0]  # 0.024 against 0.31 here

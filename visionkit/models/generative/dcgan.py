@@ -14,6 +14,11 @@ The paper's architecture guidelines (§3), each visible below:
 Training alternates a discriminator step on ``log D(x) + log(1 − D(G(z)))`` and a generator
 step on the non-saturating ``log D(G(z))`` (Goodfellow et al. 2014), through the engine's
 ``train_step`` hook. Images are [0, 1] outside the model and [−1, 1] inside it (tanh range).
+
+One option goes beyond the paper and is off by default: ``r1_gamma`` > 0 adds the R1 penalty
+``γ/2 · E||∇ₓ D(x)||²`` on real images to the discriminator's loss (Mescheder, Geiger &
+Nowozin 2018, "Which training methods for GANs actually converge?"), which damps the
+oscillation of plain GAN training by keeping D smooth where the data lies.
 """
 
 from __future__ import annotations
@@ -85,9 +90,12 @@ def dcgan_init(module: nn.Module) -> None:
 class DCGAN(nn.Module):
     task = "generation"
 
-    def __init__(self, img_size: int = 64, channels: int = 3, z_dim: int = 100, g_width: int = 64, d_width: int = 64):
+    def __init__(self, img_size: int = 64, channels: int = 3, z_dim: int = 100, g_width: int = 64, d_width: int = 64,
+                 r1_gamma: float = 0.0):
         super().__init__()
-        self.img_size, self.channels, self.z_dim = img_size, channels, z_dim
+        if r1_gamma < 0:
+            raise ValueError(f"DCGAN r1_gamma must be >= 0, got {r1_gamma}")
+        self.img_size, self.channels, self.z_dim, self.r1_gamma = img_size, channels, z_dim, float(r1_gamma)
         self.generator = Generator(img_size, channels, z_dim, g_width)
         self.discriminator = Discriminator(img_size, channels, d_width)
         dcgan_init(self)
@@ -145,7 +153,7 @@ class DCGAN(nn.Module):
     def train_step(self, batch, optimizers, ctx) -> dict[str, float]:
         opt_g, opt_d = optimizers
         real = batch[0] if isinstance(batch, (tuple, list)) else batch
-        real = real * 2 - 1
+        real = (real * 2 - 1).requires_grad_(self.r1_gamma > 0)
         n = real.shape[0]
         z = torch.randn(n, self.z_dim, device=real.device)
         ones, zeros = torch.ones(n, device=real.device), torch.zeros(n, device=real.device)
@@ -155,6 +163,11 @@ class DCGAN(nn.Module):
             d_real = self.discriminator(real)
             d_fake = self.discriminator(fake.detach())
             loss_d = F.binary_cross_entropy_with_logits(d_real, ones) + F.binary_cross_entropy_with_logits(d_fake, zeros)
+        logs = {}
+        if self.r1_gamma > 0:  # R1: the squared gradient norm of D's logit at the real images
+            (grad,) = torch.autograd.grad(d_real.float().sum(), real, create_graph=True)
+            logs["r1"] = grad.float().pow(2).flatten(1).sum(1).mean()
+            loss_d = loss_d + self.r1_gamma / 2 * logs["r1"]
         ctx.backward(loss_d)
         ctx.step(opt_d)
 
@@ -165,10 +178,12 @@ class DCGAN(nn.Module):
         return {
             "loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
             "d_real": d_real.detach().sigmoid().mean(), "d_fake": d_fake.detach().sigmoid().mean(),
+            **{k: v.detach() for k, v in logs.items()},
         }
 
 
 @MODELS.register("dcgan", task="generation")
-def dcgan(img_size: int = 32, channels: int = 1, z_dim: int = 100, g_width: int = 64, d_width: int = 64) -> DCGAN:
-    """DCGAN for 32×32 or 64×64 images with 1 or 3 channels."""
-    return DCGAN(img_size, channels, z_dim, g_width, d_width)
+def dcgan(img_size: int = 32, channels: int = 1, z_dim: int = 100, g_width: int = 64, d_width: int = 64,
+          r1_gamma: float = 0.0) -> DCGAN:
+    """DCGAN for 32×32 or 64×64 images with 1 or 3 channels; ``r1_gamma`` > 0 adds the R1 penalty."""
+    return DCGAN(img_size, channels, z_dim, g_width, d_width, r1_gamma)
