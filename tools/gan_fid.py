@@ -20,6 +20,10 @@ the default), ``recalibrated`` (recomputed over 200 fresh batches of noise with 
 they are, which matters when the weights are an EMA whose running statistics were averaged
 too), or ``batch`` (each batch's own statistics, as in training). ``--raw`` samples with the
 weights the optimizer trained instead of their EMA (``train.ema``), where the checkpoint has both.
+
+The floor moves by a quarter with the choice of real training images, so ``--seed 0 1 2 3 4``
+repeats both measurements over several seeds (each seed picks the real images and the noise) and
+reports the ratio of the mean FIDs beside each seed's own.
 """
 
 from __future__ import annotations
@@ -102,12 +106,28 @@ def class_shares(logits: np.ndarray) -> list[float]:
     return (np.bincount(logits.argmax(1), minlength=logits.shape[1]) / max(len(logits), 1)).tolist()
 
 
+def measure(features, gan, train, f_test: np.ndarray, n: int, batch_size: int, seed: int) -> dict:
+    """The floor (``n`` real training images picked by ``seed``) and the GAN (``n`` samples drawn
+    with ``seed``), each against the test split's features ``f_test``."""
+    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:n].tolist()
+    f_train, _ = real_features(features, torch.utils.data.Subset(train, pick), batch_size)
+    f_fake, l_fake = fake_features(features, gan, n, batch_size, seed)
+    floor, fake = fid_parts(f_train, f_test), fid_parts(f_fake, f_test)
+    return {"seed": seed, "floor_terms": floor, "gan_terms": fake, "ratio": fake["fid"] / floor["fid"],
+            "class_share_generated": class_shares(l_fake)}
+
+
+def _mean_terms(rows: list[dict], key: str) -> dict:
+    return {k: float(np.mean([r[key][k] for r in rows])) for k in ("fid", "mean_term", "cov_term")}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("config")
     ap.add_argument("--weights", required=True, help="the GAN checkpoint")
     ap.add_argument("--n", type=int, default=0, help="samples per side (default: the test split's size)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, nargs="+", default=[0],
+                    help="one or more seeds; each picks the floor's real images and the GAN's noise")
     ap.add_argument("--bn", choices=["running", "recalibrated", "batch"], default="running",
                     help="the generator's BatchNorm statistics when sampling (see above)")
     ap.add_argument("--raw", action="store_true", help="the trained weights, not their EMA (where the checkpoint has one)")
@@ -125,19 +145,23 @@ def main(argv=None) -> int:
     test = build_dataset(cfg.data, cfg.data.test, False)
     train = build_dataset(cfg.data, cfg.data.train, False)
     n = args.n or len(test)
-    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(args.seed))[:n].tolist()
     f_test, l_test = real_features(features, test, bs)
-    f_train, _ = real_features(features, torch.utils.data.Subset(train, pick), bs)
-    f_fake, l_fake = fake_features(features, gan, n, bs, args.seed)
+    rows = [measure(features, gan, train, f_test, n, bs, seed) for seed in args.seed]
 
-    floor, fake = fid_parts(f_train, f_test), fid_parts(f_fake, f_test)
-    share_test, share_fake = class_shares(l_test), class_shares(l_fake)
+    # one seed: its own numbers; several: the means over seeds, and the ratio of the mean FIDs
+    floor, fake = _mean_terms(rows, "floor_terms"), _mean_terms(rows, "gan_terms")
+    share_test = class_shares(l_test)
+    share_fake = np.mean([r["class_share_generated"] for r in rows], axis=0).tolist()
     k = len(share_test)
-    out = {"bn": args.bn, "raw": args.raw, "n": n, "n_test": len(test), "fid_floor_train_vs_test": floor["fid"], "fid_gan_vs_test": fake["fid"],
+    out = {"bn": args.bn, "raw": args.raw, "n": n, "n_test": len(test), "seeds": args.seed,
+           "fid_floor_train_vs_test": floor["fid"], "fid_gan_vs_test": fake["fid"], "ratio": fake["fid"] / floor["fid"],
            "floor_terms": floor, "gan_terms": fake, "class_share_test": share_test, "class_share_generated": share_fake,
-           "class_share_tv": 0.5 * float(np.abs(np.subtract(share_fake, share_test)).sum())}
-    out["ratio"] = out["fid_gan_vs_test"] / out["fid_floor_train_vs_test"]
+           "class_share_tv": 0.5 * float(np.abs(np.subtract(share_fake, share_test)).sum()), "per_seed": rows}
     print(f"FID (features of {cfg.eval.fid_weights}), {n} samples vs {len(test)} test images")
+    if len(rows) > 1:
+        for r in rows:
+            print(f"  seed {r['seed']:<4d} floor {r['floor_terms']['fid']:.4f}   GAN {r['gan_terms']['fid']:.4f}   ratio {r['ratio']:.2f}")
+        print(f"  means over the {len(rows)} seeds (ratios {min(r['ratio'] for r in rows):.2f}-{max(r['ratio'] for r in rows):.2f}):")
     print(f"  real train vs test (floor) {floor['fid']:10.4f}   mean term {floor['mean_term']:.4f}, covariance term {floor['cov_term']:.4f}")
     print(f"  generated vs test          {fake['fid']:10.4f}   mean term {fake['mean_term']:.4f}, covariance term {fake['cov_term']:.4f}")
     print(f"  ratio GAN / floor          {out['ratio']:10.2f}   (goal <= 3)")

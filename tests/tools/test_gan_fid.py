@@ -117,3 +117,25 @@ def test_raw_samples_the_trained_weights_and_the_default_their_ema(tmp_path):
     assert ema["fid_gan_vs_test"] == pytest.approx(fid("averaged.pt")["fid_gan_vs_test"])
     assert raw["fid_gan_vs_test"] == pytest.approx(fid("trained.pt")["fid_gan_vs_test"])
     assert raw["fid_gan_vs_test"] != pytest.approx(ema["fid_gan_vs_test"])
+
+
+def test_several_seeds_report_the_ratio_of_the_means(tmp_path, capsys):
+    data = _setup(tmp_path, 40, 16, 8)
+    _save(tmp_path / "gan.pt", "generation", GAN, data)
+
+    def fid(*seeds):
+        out = tmp_path / "f.json"
+        args = [str(tmp_path / "gan.yaml"), "--weights", str(tmp_path / "gan.pt"), "--out", str(out), "--seed", *seeds]
+        assert gan_fid.main(args) == 0
+        return json.loads(out.read_text())
+
+    one, two, both = fid("0"), fid("1"), fid("0", "1")
+    assert one["fid_floor_train_vs_test"] != pytest.approx(two["fid_floor_train_vs_test"])  # the seed picks the real images
+    assert [r["seed"] for r in both["per_seed"]] == [0, 1]
+    for key in ("fid_floor_train_vs_test", "fid_gan_vs_test"):
+        assert both[key] == pytest.approx((one[key] + two[key]) / 2)
+    assert both["ratio"] == pytest.approx(both["fid_gan_vs_test"] / both["fid_floor_train_vs_test"])
+    assert both["per_seed"][1]["ratio"] == pytest.approx(two["ratio"])
+    assert both["gan_terms"]["mean_term"] + both["gan_terms"]["cov_term"] == pytest.approx(both["fid_gan_vs_test"])
+    assert sum(both["class_share_generated"]) == pytest.approx(1)
+    assert "means over the 2 seeds" in capsys.readouterr().out
