@@ -42,12 +42,18 @@ def _setup(tmp_path, n_train: int, n_test: int, batch_size: int) -> dict:
     return data
 
 
+def _run(tmp_path, weights: str, *extra: str) -> dict:
+    """``tools/gan_fid.py`` on ``tmp_path/gan.yaml`` and ``tmp_path/weights``; its JSON output."""
+    out = tmp_path / "f.json"
+    assert gan_fid.main([str(tmp_path / "gan.yaml"), "--weights", str(tmp_path / weights), "--out", str(out), *extra]) == 0
+    return json.loads(out.read_text())
+
+
 def test_floor_gan_and_ratio(tmp_path, capsys):
     data = _setup(tmp_path, 40, 16, 8)
     _save(tmp_path / "gan.pt", "generation", GAN, data)
 
-    assert gan_fid.main([str(tmp_path / "gan.yaml"), "--weights", str(tmp_path / "gan.pt"), "--out", str(tmp_path / "f.json")]) == 0
-    out = json.loads((tmp_path / "f.json").read_text())
+    out = _run(tmp_path, "gan.pt")
     assert out["n"] == out["n_test"] == 16
     assert 0 < out["fid_floor_train_vs_test"] < out["fid_gan_vs_test"]  # untrained noise is further from the data
     assert out["ratio"] == pytest.approx(out["fid_gan_vs_test"] / out["fid_floor_train_vs_test"])
@@ -107,15 +113,10 @@ def test_raw_samples_the_trained_weights_and_the_default_their_ema(tmp_path):
     save_checkpoint(tmp_path / "trained.pt", dict(ckpt, model=trained.state_dict()))
     save_checkpoint(tmp_path / "averaged.pt", dict(ckpt, model=averaged.state_dict()))
 
-    def fid(weights, *extra):
-        out = tmp_path / "f.json"
-        assert gan_fid.main([str(tmp_path / "gan.yaml"), "--weights", str(tmp_path / weights), "--out", str(out), *extra]) == 0
-        return json.loads(out.read_text())
-
-    ema, raw = fid("both.pt"), fid("both.pt", "--raw")
+    ema, raw = _run(tmp_path, "both.pt"), _run(tmp_path, "both.pt", "--raw")
     assert raw["raw"] and not ema["raw"]
-    assert ema["fid_gan_vs_test"] == pytest.approx(fid("averaged.pt")["fid_gan_vs_test"])
-    assert raw["fid_gan_vs_test"] == pytest.approx(fid("trained.pt")["fid_gan_vs_test"])
+    assert ema["fid_gan_vs_test"] == pytest.approx(_run(tmp_path, "averaged.pt")["fid_gan_vs_test"])
+    assert raw["fid_gan_vs_test"] == pytest.approx(_run(tmp_path, "trained.pt")["fid_gan_vs_test"])
     assert raw["fid_gan_vs_test"] != pytest.approx(ema["fid_gan_vs_test"])
 
 
@@ -123,13 +124,7 @@ def test_several_seeds_report_the_ratio_of_the_means(tmp_path, capsys):
     data = _setup(tmp_path, 40, 16, 8)
     _save(tmp_path / "gan.pt", "generation", GAN, data)
 
-    def fid(*seeds):
-        out = tmp_path / "f.json"
-        args = [str(tmp_path / "gan.yaml"), "--weights", str(tmp_path / "gan.pt"), "--out", str(out), "--seed", *seeds]
-        assert gan_fid.main(args) == 0
-        return json.loads(out.read_text())
-
-    one, two, both = fid("0"), fid("1"), fid("0", "1")
+    one, two, both = (_run(tmp_path, "gan.pt", "--seed", *seeds) for seeds in (["0"], ["1"], ["0", "1"]))
     assert one["fid_floor_train_vs_test"] != pytest.approx(two["fid_floor_train_vs_test"])  # the seed picks the real images
     assert [r["seed"] for r in both["per_seed"]] == [0, 1]
     for key in ("fid_floor_train_vs_test", "fid_gan_vs_test"):
