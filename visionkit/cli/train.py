@@ -42,9 +42,13 @@ def train(config: str, overrides: tuple[str, ...], resume: str | None):
       torchrun --nproc_per_node 4 tools/train.py configs/faster_rcnn_bccd.yaml
     """
     from ..config import load_config
+    from ..engine.malloc import tune_malloc
     from ..engine.trainer import train as run
 
     cfg = load_config(config, overrides)
+    # This process belongs to the command, so it may tune glibc's allocator for the whole run
+    # (before the loaders fork); the library's train() never does (engine/malloc.py).
+    tune_malloc()
     summary = run(cfg, resume=resume)
     if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
         click.echo(_json({k: summary[k] for k in ("run_dir", "step", "epoch", "best", "metrics")}))

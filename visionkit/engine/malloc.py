@@ -9,6 +9,12 @@ went to the kernel; raising the trim threshold and the top pad took training fro
 images/s, and also keeping big blocks out of mmap to 2.4 (docs/RESULTS.md, "Engine: the
 allocator on CPU"). ``tune_malloc`` applies the same settings from
 inside the process with ``mallopt``; elsewhere (musl, macOS, Windows) it does nothing.
+
+The settings hold for the whole process until it exits (big blocks are never returned to the
+operating system), so they are opt-in: ``visionkit train`` and ``tools/train.py`` apply them,
+since that process exists only to train (``VISIONKIT_MALLOC=0`` turns that off); the library's
+``Trainer``/``train()`` never touch the allocator of the process that calls them (a notebook,
+a service). Such a caller opts in by calling ``tune_malloc()`` before it builds the trainer.
 """
 
 from __future__ import annotations

@@ -40,7 +40,6 @@ from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_sta
 from .device import amp_dtype, autocast, batch_size_of, resolve_device, seed_everything, split_batch, to_device
 from .evaluator import EvalResult, Evaluator, default_metric, metric_mode, save_predictions
 from .hook import StepContext
-from .malloc import tune_malloc
 from .logging import RunLogger, progress, quiet_mode
 from .optim import build_ema, build_optimizer, build_scheduler
 
@@ -56,7 +55,6 @@ class Trainer:
     def __init__(self, cfg: Config, model: torch.nn.Module | None = None, train_set=None, val_set=None,
                  classes: list[str] | None = None, resume: str | None = None):
         self.cfg, tc = cfg, cfg.train
-        tune_malloc()  # before the loaders fork: CPU steps stop page-faulting (engine/malloc.py)
         self.device = resolve_device(tc.device, None)
         self.dist = D.init_distributed(self.device.type)
         if self.device.type == "cuda" and tc.device in ("auto", "cuda"):
