@@ -17,9 +17,12 @@ def _registries():
 
 
 def _build_meta(entry, **kwargs):
-    """Build a registry entry on the meta device: shapes without memory or initialisation."""
+    """Build a registry entry on the meta device: shapes without memory or initialisation, and
+    without pretrained files (a meta tensor cannot receive their values)."""
     import torch
 
+    if "pretrained" in entry.params():
+        kwargs.setdefault("pretrained", False)
     with torch.device("meta"):
         return entry.builder(**kwargs)
 
