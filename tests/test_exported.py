@@ -26,6 +26,11 @@ def test_is_exported_by_suffix():
     assert not is_exported("runs/x/best.pt")
 
 
+def test_export_prints_the_whole_input_shape(tmp_path, capsys):
+    _export(tmp_path)  # the checkpoint's data.img_size is one side, 128
+    assert "(onnx, input 1x3x128x128)" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
 def test_export_stores_config_classes_and_thresholds(tmp_path, fmt):
     _, out = _export(tmp_path, fmt)

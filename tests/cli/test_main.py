@@ -36,3 +36,17 @@ def test_user_error_is_one_line_with_exit_2(capsys, tmp_path):
     assert main(["train", str(tmp_path / "missing.yaml")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "missing.yaml" in err and "Traceback" not in err
+
+
+def test_every_config_named_in_help_and_docs_exists():
+    """Examples in --help texts, the README and docs/ name configs that ship (``my_*`` marks a
+    user's own file)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    texts = [*root.glob("visionkit/**/*.py"), *root.glob("tools/*.py"), root / "README.md", root / "data" / "README.md",
+             *root.glob("docs/**/*.md")]
+    named = {m for p in texts for m in re.findall(r"configs/[\w./-]+\.yaml", p.read_text(encoding="utf-8"))}
+    missing = sorted(n for n in named if not (root / n).is_file() and not Path(n).name.startswith("my_"))
+    assert len(named) > 5 and missing == []

@@ -40,7 +40,8 @@ def export(weights, fmt, out, imgsz, opset, check, int8, calib, calib_n):
     size = imgsz or cfg.data.img_size
     target = Path(out) if out else path.with_suffix(".onnx" if fmt == "onnx" else ".torchscript.pt")
     export_model(model, task, fmt, target, size, opset, meta=export_meta(model, cfg, classes, ckpt))
-    click.echo(f"exported {path} -> {target} ({fmt}, input 1x3x{size if isinstance(size, int) else 'x'.join(map(str, size))})")
+    h, w = (size, size) if isinstance(size, int) else size
+    click.echo(f"exported {path} -> {target} ({fmt}, input 1x3x{h}x{w})")
     if check:
         diff = check_export(model, task, target, size)
         click.echo(f"max |pytorch - {fmt}| on a random input: {diff:.2e}")

@@ -38,7 +38,7 @@ def train(config: str, overrides: tuple[str, ...], resume: str | None):
     \b
     Examples:
       visionkit train configs/faster_rcnn_bccd.yaml train.epochs=3 data.batch_size=4
-      visionkit train configs/fcn_camvid.yaml --resume auto
+      visionkit train configs/fcn8s_camvid.yaml --resume auto
       torchrun --nproc_per_node 4 tools/train.py configs/faster_rcnn_bccd.yaml
     """
     from ..config import load_config
