@@ -27,7 +27,7 @@ from ..registry import DATASETS
 from .base import VisionDataset
 from .coco import _require, read_json
 from .image import read_image
-from .validate import resolve
+from .validate import BadFile, inside, resolve
 from .vocab import Vocabulary
 
 
@@ -57,9 +57,12 @@ class CocoCaptions(VisionDataset):
         self.images: list[tuple[int, str, list[str]]] = []
         for im in imgs:
             try:
-                image_id, path = int(im["id"]), img_dir / str(im["file_name"])
+                image_id, path = int(im["id"]), inside(img_dir, str(im["file_name"]), ann_file)
             except (KeyError, TypeError, ValueError):
                 self.issues.error("malformed", ann_file, f"image entry {str(im)[:80]} lacks id/file_name; skipped")
+                continue
+            except BadFile as e:
+                e.record(self.issues, "; skipped")
                 continue
             if not path.is_file() or path.stat().st_size == 0:
                 self.issues.error("missing_file", path, "image missing or empty; skipped")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
@@ -31,7 +32,7 @@ import numpy as np
 from ..errors import DataError
 from ..registry import DATASETS
 from .base import DetectionDataset, DetItem
-from .validate import BadFile, clean_boxes, resolve
+from .validate import BadFile, clean_boxes, inside, resolve
 
 
 def read_json(path) -> object:
@@ -46,6 +47,13 @@ def read_json(path) -> object:
         raise BadFile(path, f"malformed JSON: {e.msg} (column {e.colno})", e.lineno) from None
     except UnicodeDecodeError:
         raise BadFile(path, "not a UTF-8 JSON file") from None
+
+
+def _int_id(entry) -> int | None:
+    try:
+        return int(entry["id"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _require(data, key: str, path) -> list:
@@ -115,6 +123,12 @@ class COCODetection(DetectionDataset):
             except (KeyError, TypeError, ValueError):
                 self.issues.error("malformed", path, f"annotation #{n} has no integer image_id; skipped")
         issues = self.issues
+        listed = Counter(_int_id(im) for im in images_)
+        orphans = sorted(set(per_image) - set(listed))
+        if orphans:
+            n = sum(len(per_image[i]) for i in orphans)
+            issues.error("orphan_annotation", path, f"{n} annotation(s) refer to image ids with no image entry "
+                         f"({', '.join(map(str, orphans[:5]))}{', ...' if len(orphans) > 5 else ''}); skipped")
         for im in images_:
             try:
                 image_id, file_name = int(im["id"]), str(im["file_name"])
@@ -122,7 +136,15 @@ class COCODetection(DetectionDataset):
             except (KeyError, TypeError, ValueError):
                 issues.error("malformed", path, f"image entry {str(im)[:80]} lacks id/file_name; skipped")
                 continue
-            img_path = img_dir / file_name
+            if listed[image_id] > 1:  # whose boxes are whose cannot be told: neither image is used
+                issues.error("duplicate_id", path, f"image id {image_id} is used by {listed[image_id]} image entries "
+                             f"({file_name}, ...); its annotations cannot be assigned; skipped")
+                continue
+            try:
+                img_path = inside(img_dir, file_name, path)
+            except BadFile as e:
+                e.record(issues, f" (image id {image_id}); skipped")
+                continue
             if not img_path.is_file():
                 issues.error("missing_file", img_path, "image listed in the JSON not found; skipped")
                 continue

@@ -34,7 +34,7 @@ from ..errors import DataError
 from ..registry import DATASETS
 from .base import VisionDataset
 from .image import IMAGE_EXTS, read_image, read_mask
-from .validate import BadFile, check_mask, resolve
+from .validate import BadFile, check_mask, inside, resolve
 from .voc import read_class_file, read_ids
 
 VOC_SEG_CLASSES = ["background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
@@ -98,7 +98,10 @@ def masks(root: str, split: str = "train", classes: Optional[list[str]] = None, 
                 continue
             if len(parts) != 2:
                 raise BadFile(lst, f"expected 'image mask' (2 paths), got {len(parts)} fields", ln)
-            pairs.append((resolve(base, parts[0]), resolve(base, parts[1])))
+            try:
+                pairs.append((inside(base, parts[0], lst), inside(base, parts[1], lst)))
+            except BadFile as e:
+                raise BadFile(lst, e.reason, ln, e.kind) from None
     else:
         img_dir, msk_dir = resolve(base, images.format(split=split)), resolve(base, masks.format(split=split))
         if not img_dir.is_dir():
@@ -116,6 +119,7 @@ def voc_masks(root: str, split: str = "train", classes: Optional[list[str]] = No
               sets: str = "ImageSets/Segmentation") -> SegmentationDataset:
     """Pascal VOC segmentation (palette PNGs; 21 classes with background = 0, 255 ignored)."""
     base = Path(root)
-    ids = read_ids(resolve(base, sets) / f"{split}.txt")
-    pairs = [(resolve(base, images) / f"{i}.jpg", resolve(base, masks) / f"{i}.png") for i in ids]
+    lst = resolve(base, sets) / f"{split}.txt"
+    ids = read_ids(lst)
+    pairs = [(inside(resolve(base, images), f"{i}.jpg", lst), inside(resolve(base, masks), f"{i}.png", lst)) for i in ids]
     return SegmentationDataset(root, split, pairs, list(classes) if classes else VOC_SEG_CLASSES, ignore_index, strict)

@@ -192,6 +192,28 @@ def check_mask(mask: np.ndarray, num_classes: int, ignore_index: int, issues: Is
 
 
 def resolve(root: Path, rel: str) -> Path:
-    """``root / rel`` (``rel`` may be absolute)."""
+    """``root / rel`` (``rel`` may be absolute): for folders and files named by the user's own
+    config. Paths read from a data set's files go through :func:`inside` instead."""
     p = Path(rel)
     return p if p.is_absolute() else Path(root) / p
+
+
+def inside(base: Path, rel: str, where=None) -> Path:
+    """``base / rel`` for a path read from an annotation or list file, refused with a
+    :class:`BadFile` (kind ``outside_root``, naming ``where``) when ``rel`` is absolute or climbs
+    out of ``base`` with ``..``: a data set's files never make a reader open a file outside its
+    folder (a COCO ``file_name`` of ``../../etc/passwd``). The check is on the path's text, so a
+    symlink that the data set's owner put inside the folder is still followed."""
+    text = str(rel).replace("\\", "/")
+    parts = Path(text).parts
+    depth = 0
+    for part in parts:
+        depth += -1 if part == ".." else (0 if part in (".", "") else 1)
+        if depth < 0:
+            break
+    where = where if where is not None else base
+    if not parts:
+        raise BadFile(where, "empty file name", kind="malformed")
+    if Path(text).is_absolute() or text.startswith("/") or (len(text) > 1 and text[1] == ":") or depth < 0:
+        raise BadFile(where, f"path {str(rel)[:120]!r} points outside {base}", kind="outside_root")
+    return Path(base) / text

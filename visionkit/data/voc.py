@@ -28,7 +28,7 @@ from typing import Optional
 from ..errors import DataError
 from ..registry import DATASETS
 from .base import DetectionDataset, DetItem
-from .validate import BadFile, Issues, clean_boxes, resolve
+from .validate import BadFile, Issues, clean_boxes, inside, resolve
 
 
 def read_lines(path: Path) -> list[str]:
@@ -144,7 +144,12 @@ class VOCDetection(DetectionDataset):
         list_file = resolve(root, sets) / f"{split}.txt"
         ids = read_ids(list_file)
         for n, image_id in enumerate(ids):
-            item = self._index_one(ann_dir / f"{image_id}.xml", img_dir, image_id, n, index, image_ext, keep_difficult)
+            try:
+                xml = inside(ann_dir, f"{image_id}.xml", list_file)
+            except BadFile as e:
+                e.record(self.issues, "; skipped")
+                continue
+            item = self._index_one(xml, img_dir, image_id, n, index, image_ext, keep_difficult)
             if item is not None:
                 self.items.append(item)
 
@@ -158,9 +163,13 @@ class VOCDetection(DetectionDataset):
         except BadFile as e:
             e.record(issues, "; image skipped")
             return None
-        path = img_dir / f"{image_id}{image_ext}"
-        if not path.is_file() and filename:
-            path = img_dir / filename
+        try:
+            path = inside(img_dir, f"{image_id}{image_ext}", xml)
+            if not path.is_file() and filename:
+                path = inside(img_dir, filename, xml)
+        except BadFile as e:
+            e.record(issues, "; image skipped")
+            return None
         if not path.is_file():
             issues.error("missing_file", path, f"image of {xml.name} not found; skipped")
             return None
