@@ -1,6 +1,8 @@
 """``visionkit score``: score saved predictions against ground truth, without a model.
 
-Detection: a COCO instances JSON (``--gt``) and a COCO results JSON (``--pred``), scored with
+Detection: a COCO instances JSON (``--gt``) and a COCO results JSON (``--pred``), matched to
+each other by ``file_name`` and ``category_name`` when the results carry them, else by id
+(:mod:`visionkit.metrics.align`), scored with
 pycocotools (``--metric coco``) or the VOC devkit algorithm (``--metric voc07`` 11-point,
 ``--metric voc`` all-point). For VOC, an annotation's optional ``difficult`` key is honoured
 and ``iscrowd`` annotations also count as difficult (neither TP nor FP).
@@ -73,24 +75,30 @@ def score(task, gt_path, pred_path, metric, iou, iou_mode, num_classes, ignore_i
 
 
 def _score_detection(gt_path: Path, pred_path: Path, metric: str, iou: float, iou_mode: str) -> dict:
+    from ..metrics.align import align_results
     from ..metrics.coco import coco_from_dataset, evaluate_coco
     from ..metrics.results import coco_to_arrays, load_coco_gt, load_results
 
     gt = load_coco_gt(gt_path)
-    results = load_results(pred_path, gt)
+    results, how = align_results(load_results(pred_path), gt, pred_path)
+    matched = {"images": how["images"], "categories": how["categories"], "detections": len(results),
+               "images_with_detections": len({r["image_id"] for r in results})}
     if metric == "coco":
-        return evaluate_coco(coco_from_dataset(gt), results)
+        return {**evaluate_coco(coco_from_dataset(gt), results), "matched": matched}
     from ..metrics.voc import voc_evaluate
 
     gts, preds, classes, _ = coco_to_arrays(gt, results)
     out = voc_evaluate(gts, preds, classes, iou_thr=iou, metric=metric, iou_mode=iou_mode)
-    return {"mAP": out["mAP"], "per_class": out["per_class"]}
+    return {"mAP": out["mAP"], "per_class": out["per_class"], "matched": matched}
 
 
 def _print_detection(out: dict, metric: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(_clean(out)))
         return
+    m = out["matched"]
+    click.echo(f"{m['detections']} detections on {m['images_with_detections']} images; images matched by "
+               f"{m['images']}, classes by {m['categories']}")
     if metric == "coco":
         from ..metrics.coco import format_stats
 

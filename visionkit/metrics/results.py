@@ -21,6 +21,7 @@ import numpy as np
 
 from ..engine.io import atomic_write_text
 from ..errors import DataError
+from .align import align_results
 
 
 def _np(x, dtype) -> np.ndarray:
@@ -154,15 +155,14 @@ def load_results(path: str | Path, gt: dict | None = None) -> list[dict]:
     """Read and check a COCO results JSON list.
 
     Each item needs an ``image_id``, an integer ``category_id``, a ``bbox`` of 4 numbers and a
-    numeric ``score``. With ``gt`` (a dict from :func:`load_coco_gt`) the image and category
-    ids must exist in it.
+    numeric ``score``. With ``gt`` (a dict from :func:`load_coco_gt`) the results are matched
+    to it (:func:`visionkit.metrics.align.align_results`: images by ``file_name`` and classes by
+    ``category_name`` when the results carry them, else by id) and come back with the GT's ids.
     """
     data = read_json(path)
     if not isinstance(data, list):
         hint = " (is this a ground-truth file? pass it as --gt)" if isinstance(data, dict) and "annotations" in data else ""
         raise DataError(f"{path}: a COCO results file is a JSON list of detections{hint}")
-    img_ids = {im["id"] for im in gt["images"]} if gt is not None else None
-    cat_ids = {c["id"] for c in gt["categories"]} if gt is not None else None
     for i, r in enumerate(data):
         where = f"item {i}"
         if not isinstance(r, dict):
@@ -175,10 +175,8 @@ def load_results(path: str | Path, gt: dict | None = None) -> list[dict]:
         _check_bbox(path, where, r["bbox"])
         if not _is_num(r["score"]):
             raise DataError(f"{path}: {where}: score must be a number, got {r['score']!r}")
-        if img_ids is not None and r["image_id"] not in img_ids:
-            raise DataError(f"{path}: {where}: unknown image_id {r['image_id']!r} (not in the ground truth)")
-        if cat_ids is not None and r["category_id"] not in cat_ids:
-            raise DataError(f"{path}: {where}: unknown category_id {r['category_id']!r} (not in the ground truth)")
+    if gt is not None:
+        data, _ = align_results(data, gt, path)
     return data
 
 
