@@ -22,6 +22,7 @@ code usually skips them as positives. Images without any annotation are kept as 
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -133,7 +134,7 @@ class COCODetection(DetectionDataset):
             try:
                 image_id, file_name = int(im["id"]), str(im["file_name"])
                 h, w = int(im.get("height", 0)), int(im.get("width", 0))
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, OverflowError):
                 issues.error("malformed", path, f"image entry {str(im)[:80]} lacks id/file_name; skipped")
                 continue
             if listed[image_id] > 1:  # whose boxes are whose cannot be told: neither image is used
@@ -173,7 +174,14 @@ class COCODetection(DetectionDataset):
                     continue
                 if skip_crowd and a.get("iscrowd", 0):
                     continue
-                x, y, bw, bh = (float(v) for v in bb)
+                try:
+                    x, y, bw, bh = (float(v) for v in bb)
+                    if not all(math.isfinite(v) for v in (x, y, bw, bh)):
+                        raise ValueError
+                except (TypeError, ValueError):
+                    issues.error("malformed", where, f"annotation {a.get('id')} bbox is not 4 finite numbers: "
+                                 f"{json.dumps(bb)[:60]}; skipped")
+                    continue
                 boxes.append([x, y, x + bw, y + bh])
                 labels.append(self.label_of[cat])
                 crowd.append(bool(a.get("iscrowd", 0)))

@@ -103,6 +103,8 @@ def image_size(path) -> tuple[int, int]:
             orientation = im.getexif().get(0x0112, 1)
     except (UnidentifiedImageError, OSError) as e:
         raise BadFile(path, f"not an image, or unreadable ({e.__class__.__name__})", kind="corrupt_image") from None
+    except Image.DecompressionBombError as e:  # a header that claims billions of pixels
+        raise BadFile(path, f"image too large to read safely ({e})", kind="corrupt_image") from None
     if orientation in (5, 6, 7, 8):
         w, h = h, w
     return h, w

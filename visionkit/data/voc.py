@@ -20,6 +20,7 @@ alphabetically (for VOC itself this is the standard 20-class order). Label ``i+1
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Optional
@@ -83,9 +84,12 @@ def _num(node, tag: str, path: Path) -> float:
     if el is None or el.text is None:
         raise BadFile(path, f"<{tag}> missing")
     try:
-        return float(el.text.strip())
+        value = float(el.text.strip())
     except ValueError:
         raise BadFile(path, f"<{tag}> is not a number: {el.text.strip()!r}") from None
+    if not math.isfinite(value):
+        raise BadFile(path, f"<{tag}> is not a finite number: {el.text.strip()!r}")
+    return value
 
 
 def parse_annotation(path: Path):

@@ -14,6 +14,7 @@ the names list are errors naming the file and line (that box is skipped); coordi
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -45,9 +46,9 @@ def parse_label_file(path: Path, num_classes: int, issues: Issues):
         try:
             c = int(float(parts[0]))
             vals = [float(v) for v in parts[1:]]
-            if c != float(parts[0]):
+            if c != float(parts[0]) or not all(math.isfinite(v) for v in vals):
                 raise ValueError
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: a class of inf or 1e400
             issues.error("malformed", path, f"not numbers: {line.strip()!r}; box skipped", ln)
             continue
         if not 0 <= c < num_classes:

@@ -145,6 +145,12 @@ def load_coco_gt(path: str | Path) -> dict:
         _check_bbox(path, where, a["bbox"])
         a.setdefault("area", float(a["bbox"][2] * a["bbox"][3]))
         a.setdefault("iscrowd", 0)
+        if not _is_num(a["area"]) or a["area"] < 0:
+            raise DataError(f"{path}: {where}: area must be a non-negative number, got {json.dumps(a['area'])[:40]}")
+        if a["iscrowd"] not in (0, 1) or isinstance(a["iscrowd"], float):
+            raise DataError(f"{path}: {where}: iscrowd must be 0 or 1, got {json.dumps(a['iscrowd'])[:40]}")
+        if "difficult" in a and a["difficult"] not in (0, 1):
+            raise DataError(f"{path}: {where}: difficult must be 0 or 1, got {json.dumps(a['difficult'])[:40]}")
         if not _is_id(a.get("id")):
             a["id"] = next_id
             next_id += 1
