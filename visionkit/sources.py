@@ -20,9 +20,10 @@ from typing import Iterable, Iterator, Optional
 
 import numpy as np
 
+from .data.image import IMAGE_EXTS as _IMAGE_EXTS
 from .errors import UserError
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+IMAGE_EXTS = set(_IMAGE_EXTS)
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from .validate import BadFile, Issues
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")  # what cv2.imdecode reads
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _PNG_COLOR = {0: "grayscale", 2: "rgb", 3: "palette", 4: "grayscale+alpha", 6: "rgba"}
 
@@ -34,6 +34,8 @@ _PNG_COLOR = {0: "grayscale", 2: "rgb", 3: "palette", 4: "grayscale+alpha", 6: "
 def read_bytes(path) -> np.ndarray:
     """The file's bytes as a uint8 array (unicode-safe); DataError if missing or empty."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a FIFO or device would block the read forever
+        raise BadFile(path, "not a regular file (a folder, FIFO or device)", kind="corrupt_image")
     try:
         buf = np.fromfile(str(path), dtype=np.uint8)
     except FileNotFoundError:
