@@ -74,9 +74,12 @@ def test_voc_filename_and_list_ids_cannot_leave_the_root(tmp_path):
 def test_mask_list_and_caption_paths_cannot_leave_the_root(tmp_path):
     root = _secret_outside(tmp_path)
     make_masks(root)
-    (root / "train.txt").write_text("../secret.jpg train/0.png\n")
+    good = (root / "train.txt").read_text().splitlines()[0]
+    (root / "train.txt").write_text(f"../secret.jpg train/0.png\n{good}\none two three\n")
+    ds = masks_reader(str(root), "train", classes=["a", "b", "c", "d"])
+    assert len(ds) == 1 and ds.issues.counts() == {"outside_root": 1, "malformed": 1}
     with pytest.raises(DataError, match=r"train.txt:1: path '../secret.jpg' points outside"):
-        masks_reader(str(root), "train", classes=["a", "b", "c", "d"])
+        masks_reader(str(root), "train", classes=["a", "b", "c", "d"], strict=True)
     cap_root = tmp_path / "caps"
     make_captions(cap_root)
     _rewrite(cap_root / "captions_train.json", lambda d: d["images"][0].update(file_name="../../secret.jpg"))

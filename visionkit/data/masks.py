@@ -47,12 +47,18 @@ class SegmentationDataset(VisionDataset):
 
     task = "segmentation"
 
-    def __init__(self, root, split: str, pairs: list[tuple[Path, Path]], classes: list[str],
+    def __init__(self, root, split: str, pairs: list[tuple[Path, Path] | BadFile], classes: list[str],
                  ignore_index: int = 255, strict: bool = False):
+        """``pairs`` may hold a :class:`BadFile` for a list-file line that named no usable pair:
+        it is recorded (skipped and listed, or raised under ``strict``) like any bad item."""
         super().__init__(root, split, strict)
         self.classes = list(classes)
         self.ignore_index = int(ignore_index)
-        for img, msk in pairs:
+        for pair in pairs:
+            if isinstance(pair, BadFile):
+                pair.record(self.issues, "; line skipped")
+                continue
+            img, msk = pair
             bad = next((p for p in (img, msk) if not p.is_file() or p.stat().st_size == 0), None)
             if bad is not None:
                 kind = "missing_file" if not bad.is_file() else "empty_image"
@@ -97,11 +103,12 @@ def masks(root: str, split: str = "train", classes: Optional[list[str]] = None, 
             if not parts:
                 continue
             if len(parts) != 2:
-                raise BadFile(lst, f"expected 'image mask' (2 paths), got {len(parts)} fields", ln)
+                pairs.append(BadFile(lst, f"expected 'image mask' (2 paths), got {len(parts)} fields", ln))
+                continue
             try:
                 pairs.append((inside(base, parts[0], lst), inside(base, parts[1], lst)))
             except BadFile as e:
-                raise BadFile(lst, e.reason, ln, e.kind) from None
+                pairs.append(BadFile(lst, e.reason, ln, e.kind))
     else:
         img_dir, msk_dir = resolve(base, images.format(split=split)), resolve(base, masks.format(split=split))
         if not img_dir.is_dir():
