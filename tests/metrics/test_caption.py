@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -90,25 +92,40 @@ def test_caption_metrics_and_errors():
         corpus_bleu(["a cat"], ["a cat"])  # references must be lists
 
 
-def test_coco_captions_against_coco_caption_scorers(data_dir):
-    """Leave-one-out on the real COCO captions (caption 0 scored against the other 4-5), against
-    coco-caption's own Bleu/Cider scorers. Optional: pycocoevalcap (a 100 MB wheel) is not a test
-    dependency; docs/RESULTS.md says how this was run."""
-    bleu_mod = pytest.importorskip("pycocoevalcap.bleu.bleu")
-    cider_mod = pytest.importorskip("pycocoevalcap.cider.cider")
-    import json
+def _golden_tool():
+    import importlib.util
 
-    d = json.loads((data_dir / "coco-captions" / "captions_test.json").read_text())
-    by: dict = {}
-    for a in d["annotations"]:
-        by.setdefault(a["image_id"], []).append(a["caption"])
-    ids = sorted(by)
-    hyps, refs = [by[i][0] for i in ids], [by[i][1:] for i in ids]
-    gts = {i: [" ".join(tokenize(r)) for r in rs] for i, rs in zip(ids, refs)}
-    res = {i: [" ".join(tokenize(h))] for i, h in zip(ids, hyps)}
-    b_ref, _ = bleu_mod.Bleu(4).compute_score(gts, res, verbose=0)
-    c_ref, _ = cider_mod.Cider().compute_score(gts, res)
+    path = Path(__file__).resolve().parents[2] / "tools" / "caption_golden.py"
+    spec = importlib.util.spec_from_file_location("caption_golden", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "caption_scores.json").read_text())
+
+
+def _assert_equal_to_coco_caption(refs, hyps, golden):
     ours = corpus_bleu(refs, hyps)
     for k in range(4):
-        assert ours[f"bleu{k + 1}"] == pytest.approx(b_ref[k], abs=1e-9)  # their 1e-9/1e-15 guards
-    assert cider_d(refs, hyps) == pytest.approx(c_ref, abs=1e-12)
+        assert ours[f"bleu{k + 1}"] == pytest.approx(golden[f"bleu{k + 1}"], abs=1e-9)  # their 1e-9/1e-15 guards
+    assert cider_d(refs, hyps) == pytest.approx(golden["cider_d"], abs=1e-12)
+
+
+def test_synthetic_corpus_against_coco_caption_golden_values():
+    """coco-caption's Bleu(4)/Cider on a seeded corpus, stored by tools/caption_golden.py."""
+    _assert_equal_to_coco_caption(*_golden_tool().synthetic_corpus(0), GOLDEN["synthetic_seed0"])
+
+
+def test_coco_captions_against_coco_caption_golden_values(data_dir):
+    """Leave-one-out on the real COCO captions (caption 0 scored against the other 4-5)."""
+    refs, hyps = _golden_tool().coco_leave_one_out(data_dir)
+    _assert_equal_to_coco_caption(refs, hyps, GOLDEN["coco_captions_test_leave_one_out"])
+
+
+def test_golden_values_are_what_coco_caption_computes_now():
+    """Regenerates the synthetic golden values where pycocoevalcap is installed (it is not a test
+    dependency), so the stored file cannot drift from the scorer it quotes."""
+    pytest.importorskip("pycocoevalcap.cider.cider")
+    tool = _golden_tool()
+    assert tool.reference_scores(*tool.synthetic_corpus(0)) == pytest.approx(GOLDEN["synthetic_seed0"], abs=1e-12)
