@@ -93,6 +93,7 @@ class TrainConfig:
     freeze: list[str] = field(default_factory=list)  # parameter-name prefixes to freeze
     log_every: int = 20  # optimizer steps between logged loss rows (and NaN checks)
     resume: str = ""  # path to a last.pt, or "auto" (runs/<name>/last.pt if present)
+    exist_ok: bool = False  # a new run may write into runs/<name>/ though a run is there (else runs/<name>2/)
     plots: bool = True  # write loss/PR/confusion PNGs into the run folder
 
 

@@ -32,7 +32,9 @@ def _json(obj) -> str:
 @click.argument("overrides", nargs=-1)
 @click.option("--resume", default=None, metavar="PATH|auto",
               help="Continue from a last.pt (or 'auto': runs/<name>/last.pt when it exists).")
-def train(config: str, overrides: tuple[str, ...], resume: str | None):
+@click.option("--exist-ok", is_flag=True,
+              help="Write into runs/<name>/ even if a run is there (default: a new runs/<name>2/, 3, ...).")
+def train(config: str, overrides: tuple[str, ...], resume: str | None, exist_ok: bool):
     """Train a model from a YAML CONFIG, with optional key=value OVERRIDES.
 
     \b
@@ -45,7 +47,7 @@ def train(config: str, overrides: tuple[str, ...], resume: str | None):
     from ..engine.malloc import tune_malloc
     from ..engine.trainer import train as run
 
-    cfg = load_config(config, overrides)
+    cfg = load_config(config, (*overrides, "train.exist_ok=true") if exist_ok else overrides)
     # This process belongs to the command, so it may tune glibc's allocator for the whole run
     # (before the loaders fork); the library's train() never does (engine/malloc.py).
     tune_malloc()

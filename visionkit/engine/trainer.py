@@ -23,6 +23,7 @@ diverged model is caught there and never saved.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
@@ -42,6 +43,7 @@ from .evaluator import EvalResult, Evaluator, default_metric, metric_mode, save_
 from .hook import StepContext
 from .logging import RunLogger, progress, quiet_mode
 from .optim import build_ema, build_optimizer, build_scheduler
+from .rundir import fresh_run_name
 
 
 class TrainingError(UserError):
@@ -120,8 +122,15 @@ class Trainer:
         self._move = not (self.device.type == "cpu" and not tc.channels_last)  # CPU batches are already home
         self._params = [p for g in self.optimizers[0].param_groups for p in g["params"]]
 
-        self.run_dir = cfg.run_dir
         resume = resume if resume is not None else tc.resume
+        if not resume and not tc.exist_ok:  # a new run never writes into another run's folder
+            name = D.broadcast_object(fresh_run_name(cfg.out_dir, cfg.name) if self.is_main else None)
+            if name != cfg.name:
+                if self.is_main:
+                    print(f"{cfg.run_dir} holds a run: this one goes to {Path(cfg.out_dir) / name} "
+                          "(train.exist_ok=true or --exist-ok reuses the folder)", file=sys.stderr)
+                cfg = self.cfg = dataclasses.replace(cfg, name=name)
+        self.run_dir = cfg.run_dir
         path = self._resume_path(resume)
         if path is not None:
             self._load_resume(path)
