@@ -19,12 +19,15 @@ keyword arguments of one builder mean nothing to another. Shared fragments live 
 **One place per fact.** The input size is ``data.img_size``: the engine passes it to model
 builders that take ``img_size`` (as it passes ``num_classes`` and ``ignore_index``). The task is
 the model's registry entry's (:func:`visionkit.registry.model_task`), not a config key. A
-stored config from before these rules (a checkpoint's, an exported model's) is read through
-:func:`migrate`: a top-level ``task`` is dropped, ``model.img_size`` moves to ``data.img_size``
+stored config that states these facts twice (a checkpoint's or an exported model's, written by
+an earlier version) is read through :func:`migrate`: a top-level ``task`` is dropped, ``model.img_size`` moves to ``data.img_size``
 (an error if both are set and differ), and a ``model.ignore_index`` equal to
 ``data.ignore_index`` is dropped.
 
-Loading, merging, ``key=value`` overrides and interpolation use OmegaConf. Strings may use
+Loading, merging and interpolation use OmegaConf. ``key=value`` overrides do not use its
+dot-list parser: it reads ``train.resume=`` as null (here: the empty string), and
+``OmegaConf.update`` silently turns a value into a section (``train.epochs=3`` over ``train: 3``;
+here: an error). Strings may use
 ``${VAR}`` or ``${VAR:-default}`` for environment variables (``VISIONKIT_DATA`` defaults to
 ``data``, so configs say ``root: ${VISIONKIT_DATA}/bccd``), OmegaConf's ``${oc.env:VAR,default}``,
 and ``${data.img_size}``-style references to other keys. The schema check is this module's own
@@ -34,10 +37,10 @@ the closest valid key, and they cannot type the registry-typed ``model`` and ``d
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 import os
-import copy
 import re
 import types
 import typing
@@ -394,7 +397,8 @@ def resolve(data: dict) -> dict:
 
 def apply_override(data: dict, item: str) -> dict:
     """``data`` with one ``a.b.c=value`` override applied, as a new dict (``data`` is left as
-    it was); the value is parsed as YAML and replaces what was there."""
+    it was); the value is parsed as YAML and replaces what was there, a missing section is
+    created, and a key under a non-mapping is an error."""
     if "=" not in item:
         raise ConfigError(f"override {item!r}: expected key=value")
     key, raw = item.split("=", 1)
@@ -405,16 +409,17 @@ def apply_override(data: dict, item: str) -> dict:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
-    conf = OmegaConf.create(copy.deepcopy(data))
-    node = conf
-    for p in key.split(".")[:-1]:
+    out = copy.deepcopy(data)
+    parts = key.split(".")
+    node = out
+    for p in parts[:-1]:
         if node.get(p) is None:
             node[p] = {}
-        if not isinstance(node[p], DictConfig):
+        if not isinstance(node[p], dict):
             raise ConfigError(f"override {item!r}: {p!r} is not a section")
         node = node[p]
-    OmegaConf.update(conf, key, value, merge=False)
-    return OmegaConf.to_container(conf, resolve=False)
+    node[parts[-1]] = value
+    return out
 
 
 def migrate(data: dict) -> dict:
