@@ -30,6 +30,7 @@ from visionkit.engine.checkpoint import build_from_checkpoint  # noqa: E402
 from visionkit.engine.io import atomic_write_text  # noqa: E402
 from visionkit.errors import run_script  # noqa: E402
 from visionkit.export import ExportWrapper, as_numpy, export_model, input_hw, load_exported, max_abs_diff  # noqa: E402
+from visionkit.registry import model_task  # noqa: E402
 
 SUFFIX = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
 
@@ -38,7 +39,7 @@ def bench(weights: str, imgsz=None, repeats: int = 30, threads: int = 2, formats
     """Time eager PyTorch, its channels-last layout and each exported format; returns the rows."""
     torch.set_num_threads(threads)
     model, cfg, _ = build_from_checkpoint(resolve_weights(weights))
-    task = getattr(model, "task", "") or cfg.task
+    task = getattr(model, "task", "") or model_task(cfg)
     size = imgsz or cfg.data.img_size
     h, w = input_hw(size)
     images = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .errors import UserError, WeightsError
+from .registry import model_task
 from .sources import Item, iter_sources, load_item
 
 ASSETS = Path(__file__).parent / "assets"
@@ -159,7 +160,7 @@ class Predictor:
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.device, self.name, self.cat_ids = device, name, cat_ids
-        self.task = getattr(model, "task", "") or cfg.task
+        self.task = getattr(model, "task", "") or model_task(cfg)
         self.img_size, self.resize = cfg.data.img_size, cfg.data.resize
         self.recommended_conf = recommended_conf  # a detector's F1-optimal score threshold, when known
 

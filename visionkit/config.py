@@ -1,4 +1,4 @@
-"""Typed run configuration: YAML file + ``key=value`` overrides -> :class:`Config`.
+"""Typed run configuration: YAML files (with inheritance) + ``key=value`` overrides -> :class:`Config`.
 
 The schema is a tree of dataclasses. Two sections are open-ended by design and are typed by
 the registry instead: ``model`` (``name`` + the model builder's keyword arguments) and
@@ -7,14 +7,37 @@ unknown key is a :class:`ConfigError` naming the key, the file and the closest v
 
     cfg = load_config("configs/faster_rcnn_bccd.yaml", ["train.epochs=3", "model.backbone=resnet18"])
     cfg.train.epochs        # 3, an int
-    to_dict(cfg)            # plain, YAML-able dict (stored in checkpoints)
+    to_dict(cfg)            # plain, fully resolved, YAML-able dict (stored in checkpoints)
 
-Strings may use ``${VAR}`` or ``${VAR:-default}``; ``VISIONKIT_DATA`` defaults to ``data``
-so configs say ``root: ${VISIONKIT_DATA}/bccd``.
+**Inheritance.** A file may name ``base:`` files (one path or a list, relative to the file
+itself); they are loaded first, in order, and the file is merged over them: mappings merge key
+by key, lists and scalars are replaced. Bases may have bases; a cycle is an error. A
+``model:`` section whose ``name`` differs from its base's replaces the base's section, since the
+keyword arguments of one builder mean nothing to another. Shared fragments live in
+``configs/data/`` (one per data set), so a variant config holds only its differences.
+
+**One place per fact.** The input size is ``data.img_size``: the engine passes it to model
+builders that take ``img_size`` (as it passes ``num_classes`` and ``ignore_index``). The task is
+the model's registry entry's (:func:`visionkit.registry.model_task`), not a config key. A
+stored config that states these facts twice (a checkpoint's or an exported model's, written by
+an earlier version) is read through :func:`migrate`: a top-level ``task`` is dropped, ``model.img_size`` moves to ``data.img_size``
+(an error if both are set and differ), and a ``model.ignore_index`` equal to
+``data.ignore_index`` is dropped.
+
+Loading, merging and interpolation use OmegaConf. ``key=value`` overrides do not use its
+dot-list parser: it reads ``train.resume=`` as null (here: the empty string), and
+``OmegaConf.update`` silently turns a value into a section (``train.epochs=3`` over ``train: 3``;
+here: an error). Strings may use
+``${VAR}`` or ``${VAR:-default}`` for environment variables (``VISIONKIT_DATA`` defaults to
+``data``, so configs say ``root: ${VISIONKIT_DATA}/bccd``), OmegaConf's ``${oc.env:VAR,default}``,
+and ``${data.img_size}``-style references to other keys. The schema check is this module's own
+(:func:`from_dict`), not OmegaConf's structured configs: their errors name neither the file nor
+the closest valid key, and they cannot type the registry-typed ``model`` and ``data.options``.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 import os
@@ -26,6 +49,8 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from .errors import ConfigError, closest
 
@@ -55,7 +80,7 @@ class DataConfig:
     val: str = "val"
     test: str = "test"
     classes: Optional[list[str]] = None  # class names; None = read from the data set
-    img_size: Any = 512  # int (square / longest side) or [h, w]
+    img_size: Any = 512  # int (square / longest side) or [h, w]; the one input size (model builders taking img_size get it)
     resize: str = "letterbox"  # letterbox | stretch | longest | none
     batch_size: int = 8
     workers: int = 2
@@ -116,7 +141,6 @@ class EvalConfig:
 @dataclass
 class Config:
     name: str = "run"
-    task: str = ""  # detection | segmentation | generation | captioning | classification
     model: dict[str, Any] = field(default_factory=dict)  # {name: ..., **builder kwargs}
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -206,6 +230,24 @@ def _hints(cls) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+def _unknown_key(key: str, names, where: str) -> ConfigError:
+    hint = closest(key, names)
+    return ConfigError(f"{where}: unknown key {key!r}" + (f"; did you mean {hint!r}?" if hint else f"; valid keys: {', '.join(names) or '(none)'}"))
+
+
+def check_keys(cls, data: Any, where: str = "config") -> None:
+    """Raise :func:`from_dict`'s unknown-key error for ``data`` (a partial config, such as a base
+    fragment) without requiring or coercing values."""
+    if not isinstance(data, dict):
+        return
+    hints, names = _hints(cls), [f.name for f in dataclasses.fields(cls)]
+    for key, value in data.items():
+        if key not in names:
+            raise _unknown_key(key, names, where)
+        if dataclasses.is_dataclass(hints[key]):
+            check_keys(hints[key], value, f"{where}.{key}" if where != "config" else key)
+
+
 def from_dict(cls, data: dict, where: str = "config"):
     """Build dataclass ``cls`` from ``data``; unknown keys are errors with a suggestion."""
     if data is None:
@@ -217,10 +259,7 @@ def from_dict(cls, data: dict, where: str = "config"):
     kwargs = {}
     for key, value in data.items():
         if key not in names:
-            hint = closest(key, names)
-            raise ConfigError(
-                f"{where}: unknown key {key!r}" + (f"; did you mean {hint!r}?" if hint else f"; valid keys: {', '.join(names)}")
-            )
+            raise _unknown_key(key, names, where)
         kwargs[key] = coerce(value, hints[key], f"{where}.{key}" if where != "config" else key)
     return cls(**kwargs)
 
@@ -252,51 +291,115 @@ def check_kwargs(fn, kwargs: dict, where: str) -> dict:
             if accepts_any:
                 out[key] = value
                 continue
-            hint = closest(key, params)
-            raise ConfigError(
-                f"{where}: unknown key {key!r}"
-                + (f"; did you mean {hint!r}?" if hint else f"; valid keys: {', '.join(params) or '(none)'}")
-            )
+            raise _unknown_key(key, list(params), where)
         out[key] = coerce(value, hints.get(key, Any), f"{where}.{key}")
     return out
 
 
-# ------------------------------------------------------------------- files and overrides
+# ------------------------------------------------------------------- files and inheritance
 
-_ENV = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
-_ENV_DEFAULTS = {"VISIONKIT_DATA": "data"}
-
-
-def expand_env(value: Any) -> Any:
-    if isinstance(value, str):
-        return _ENV.sub(lambda m: os.environ.get(m.group(1), m.group(2) if m.group(2) is not None else _ENV_DEFAULTS.get(m.group(1), "")), value)
-    if isinstance(value, list):
-        return [expand_env(v) for v in value]
-    if isinstance(value, dict):
-        return {k: expand_env(v) for k, v in value.items()}
-    return value
+BASE_KEY = "base"
+_LEGACY_KEYS = ("task",)  # accepted in files and stored configs, dropped by migrate()
 
 
 def read_yaml(path: str | Path) -> dict:
+    """One YAML file as a plain dict, as written (``base:`` not followed, nothing resolved)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        conf = OmegaConf.load(path)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ConfigError(f"{path}:{line}: invalid YAML: {problem}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
+    if not isinstance(conf, DictConfig):
         raise ConfigError(f"{path}: the top level must be a mapping of keys")
-    return data
+    return OmegaConf.to_container(conf, resolve=False)
 
 
-def apply_override(data: dict, item: str) -> None:
-    """Apply one ``a.b.c=value`` override in place; the value is parsed as YAML."""
+def merge(base: dict, over: dict) -> dict:
+    """``over`` merged onto ``base`` as a new dict: mappings key by key, lists and scalars
+    replaced; a ``model`` section naming another model replaces the base's whole section."""
+    base = copy.deepcopy(base)
+    new_model, old_model = over.get("model"), base.get("model")
+    if isinstance(new_model, dict) and isinstance(old_model, dict) and new_model.get("name", old_model.get("name")) != old_model.get("name"):
+        del base["model"]
+    return OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(base), OmegaConf.create(over)), resolve=False)
+
+
+def read_config(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
+    """A config file merged over its ``base:`` files (paths relative to the file; a list is
+    merged in order, then the file itself). Unknown keys are errors naming the file that has
+    them; interpolations are left for :func:`build_config`."""
+    path = Path(path)
+    seen = [p.resolve() for p in _chain]
+    if path.resolve() in seen:
+        loop = " -> ".join(p.name for p in (*_chain[seen.index(path.resolve()):], path))
+        raise ConfigError(f"{_chain[0]}: base cycle: {loop}")
+    data = read_yaml(path)
+    bases = data.pop(BASE_KEY, None)
+    try:
+        check_keys(Config, {k: v for k, v in data.items() if k not in _LEGACY_KEYS})
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    if bases is None:
+        return data
+    bases = [bases] if isinstance(bases, str) else bases
+    if not isinstance(bases, list) or not all(isinstance(b, str) and b for b in bases):
+        raise ConfigError(f"{path}: base: expected a path or a list of paths, got {bases!r}")
+    merged: dict = {}
+    for b in bases:
+        file = path.parent / os.path.expanduser(b)  # an absolute b stays absolute
+        if not file.is_file():
+            raise ConfigError(f"{path}: base {b!r}: no such config file {file}")
+        merged = merge(merged, read_config(file, (*_chain, path)))
+    return merge(merged, data)
+
+
+# ------------------------------------------------------------ overrides and interpolation
+
+_ENV = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+_ENV_DEFAULTS = {"VISIONKIT_DATA": "data"}
+
+
+def _env_syntax(value: Any) -> Any:
+    """``${VAR}`` / ``${VAR:-default}`` -> OmegaConf's ``${oc.env:VAR,'default'}`` (a bare name
+    that is a top-level config key stays a reference to that key)."""
+    if isinstance(value, str):
+        def sub(m):
+            name, default = m.group(1), m.group(2)
+            if default is None and name in _CONFIG_KEYS:
+                return m.group(0)
+            default = default if default is not None else _ENV_DEFAULTS.get(name, "")
+            return "${oc.env:%s,'%s'}" % (name, default.replace("\\", "\\\\").replace("'", "\\'"))
+
+        return _ENV.sub(sub, value)
+    if isinstance(value, list):
+        return [_env_syntax(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _env_syntax(v) for k, v in value.items()}
+    return value
+
+
+_CONFIG_KEYS = {f.name for f in dataclasses.fields(Config)}
+
+
+def resolve(data: dict) -> dict:
+    """``data`` with every interpolation (environment variables, ``${section.key}``) resolved."""
+    try:
+        return OmegaConf.to_container(OmegaConf.create(_env_syntax(data)), resolve=True)
+    except OmegaConfBaseException as e:
+        key = getattr(e, "full_key", None)
+        msg = str(getattr(e, "msg", None) or e).splitlines()[0]
+        raise ConfigError(f"{key + ': ' if key else ''}{msg}") from None
+
+
+def apply_override(data: dict, item: str) -> dict:
+    """``data`` with one ``a.b.c=value`` override applied, as a new dict (``data`` is left as
+    it was); the value is parsed as YAML and replaces what was there, a missing section is
+    created, and a key under a non-mapping is an error."""
     if "=" not in item:
         raise ConfigError(f"override {item!r}: expected key=value")
     key, raw = item.split("=", 1)
@@ -307,23 +410,48 @@ def apply_override(data: dict, item: str) -> None:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    out = copy.deepcopy(data)
     parts = key.split(".")
-    node = data
+    node = out
     for p in parts[:-1]:
-        nxt = node.get(p)
-        if nxt is None:
-            nxt = node[p] = {}
-        if not isinstance(nxt, dict):
+        if node.get(p) is None:
+            node[p] = {}
+        if not isinstance(node[p], dict):
             raise ConfigError(f"override {item!r}: {p!r} is not a section")
-        node = nxt
+        node = node[p]
     node[parts[-1]] = value
+    return out
+
+
+def migrate(data: dict) -> dict:
+    """A config written before each fact had one place, in today's form (a new dict): the
+    ``task`` key is dropped (the model's registry entry has it), ``model.img_size`` moves to
+    ``data.img_size``, and a ``model.ignore_index`` equal to ``data.ignore_index`` is dropped
+    (the engine passes the data's)."""
+    data = {k: v for k, v in data.items() if k not in _LEGACY_KEYS}
+    model = data.get("model")
+    if not isinstance(model, dict):
+        return data
+    model, section = dict(model), dict(data.get("data") or {})
+    if "img_size" in model:
+        size = model.pop("img_size")
+        if section.setdefault("img_size", size) != size:
+            raise ConfigError(f"model.img_size {size!r} differs from data.img_size {section['img_size']!r}: "
+                              "the input size is data.img_size alone")
+        data["data"] = section
+    if "ignore_index" in model and model["ignore_index"] == section.get("ignore_index", DataConfig.ignore_index):
+        del model["ignore_index"]
+    data["model"] = model
+    return data
 
 
 def build_config(data: dict, overrides: list[str] | tuple[str, ...] = (), source: str = "config") -> Config:
-    data = dict(data)
+    """Check ``data`` (a config dict: a merged file, a checkpoint's stored config) with
+    ``key=value`` overrides applied against the schema. ``data`` itself is never modified."""
+    data = copy.deepcopy(dict(data))
     for item in overrides:
-        apply_override(data, item)
-    data = expand_env(data)
+        data = apply_override(data, item)
+    data = migrate(resolve(data))
     cfg = from_dict(Config, data, "config" if source == "config" else source)
     if not isinstance(cfg.model, dict):
         raise ConfigError(f"{source}: model must be a mapping with a 'name'")
@@ -333,8 +461,9 @@ def build_config(data: dict, overrides: list[str] | tuple[str, ...] = (), source
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read a YAML config, apply ``key=value`` overrides, and check it against the schema."""
-    data = read_yaml(path)
+    """Read a YAML config and its bases, apply ``key=value`` overrides, resolve
+    interpolations, and check the result against the schema."""
+    data = read_config(path)
     try:
         return build_config(data, overrides)
     except ConfigError as e:
@@ -342,6 +471,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
 
 
 def save_config(cfg: Config, path: str | Path) -> None:
+    """Write the fully resolved config (no ``base:``, no interpolation) as YAML."""
     from .engine.io import atomic_write_text
 
     atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))

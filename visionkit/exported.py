@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .errors import UserError, WeightsError
+from .registry import model_task
 
 META_KEY = "visionkit"
 TORCHSCRIPT_META = "visionkit.json"
@@ -38,7 +39,7 @@ def export_meta(model: nn.Module, cfg, classes, ckpt: dict | None = None) -> dic
     from .config import to_dict
 
     ckpt = ckpt or {}
-    meta = {"config": to_dict(cfg), "task": getattr(model, "task", "") or cfg.task, "classes": list(classes),
+    meta = {"config": to_dict(cfg), "task": getattr(model, "task", "") or model_task(cfg), "classes": list(classes),
             "conf": ckpt.get("conf"), "cat_ids": ckpt.get("cat_ids")}
     for attr in ("score_thresh", "nms_thresh", "max_det"):
         meta[attr] = next((getattr(m, attr) for m in model.modules() if isinstance(getattr(m, attr, None), (int, float))), None)
@@ -133,7 +134,7 @@ def load_exported_model(path: str | Path, threads: int = 0):
     except (ConfigError, KeyError) as e:
         raise WeightsError(f"{path}: its stored config is not valid here: {e}") from None
     max_det = meta.get("max_det")
-    model = ExportedModel(path, meta.get("task") or cfg.task, input_hw(meta.get("img_size") or cfg.data.img_size),
+    model = ExportedModel(path, meta.get("task") or model_task(cfg), input_hw(meta.get("img_size") or cfg.data.img_size),
                           score_thresh=float(meta.get("score_thresh") or 0.0), nms_thresh=meta.get("nms_thresh"),
                           max_det=int(max_det) if max_det else 100, threads=threads)
     return model.eval(), cfg, list(meta.get("classes") or []), meta

@@ -104,7 +104,16 @@ _BACKBONE_MODULES = (
 BACKBONES = Registry("backbone", modules=_BACKBONE_MODULES)
 CLASSIFIERS = Registry("classifier", modules=_BACKBONE_MODULES)
 
-# Model modules register themselves here as they are written (detection, segmentation, ...).
+# Every model family registers its builders here, with the task it solves.
 MODELS = Registry("model", modules=("visionkit.models",))
 
 DATASETS = Registry("dataset", modules=("visionkit.data",))
+
+
+def model_task(model: Any) -> str:
+    """The task of a model: its :data:`MODELS` entry's ``task``, the one place a run's task
+    comes from. ``model`` is a registered name, a config's ``model`` section, or a config
+    (its ``model`` section is read); ``""`` when no model is named."""
+    section = getattr(model, "model", model)
+    name = section if isinstance(section, str) else (section or {}).get("name", "")
+    return MODELS.get(name).task if name else ""

@@ -8,10 +8,10 @@ import torch
 
 import engine_toys as T
 from visionkit.config import build_config
-from visionkit.engine.build import ResumableSampler, ShardSampler, build_model, model_task, steps_per_epoch
+from visionkit.engine.build import ResumableSampler, ShardSampler, build_model, steps_per_epoch
 from visionkit.engine.distributed import DistInfo
 from visionkit.errors import ConfigError
-from visionkit.registry import MODELS
+from visionkit.registry import MODELS, model_task
 
 
 def _seg(num_classes: int = 2, ignore_index: int = 255) -> torch.nn.Module:
@@ -36,10 +36,10 @@ def test_build_model_fills_num_classes_and_ignore_index():
         build_model(build_config({}), T.CLASSES)
 
 
-def test_model_task_order():
-    assert model_task(build_config({"task": "detection"})) == "detection"
+def test_model_task_is_the_registry_entrys():
     assert model_task(build_config({"model": {"name": "toy_seg_build"}})) == "segmentation"
-    assert model_task(build_config({}), model=T.toy_cnn()) == "classification"
+    assert model_task("toy_cnn") == "classification" and model_task({"name": "toy_gan"}) == "generation"
+    assert model_task(build_config({"task": "detection"})) == ""  # a stored legacy task key is dropped
 
 
 def test_resumable_sampler_is_seeded_per_epoch_and_skips():

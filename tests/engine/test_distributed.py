@@ -88,7 +88,6 @@ def _gan_rank(rank: int, port: int, out_dir: str) -> None:
     os.environ.update(WORLD_SIZE="2", RANK=str(rank), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
     cfg = T.toy_config(out_dir, model={"name": "toy_gan"}, name="gan", epochs=1, lr=1e-2, eval_every=0)
-    cfg.task = "generation"
     torch.manual_seed(rank)  # different initial weights per rank: the hook path must not rely on DDP
     trainer = __import__("visionkit.engine.trainer", fromlist=["Trainer"]).Trainer(cfg, model=T.toy_gan(), train_set=T.ToyImages(16))
     trainer.fit()

@@ -88,9 +88,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
 
 def test_train_step_hook_two_optimizers_and_resume(tmp_path):
     def cfg(name, epochs, resume=""):
-        c = T.toy_config(tmp_path, model={"name": "toy_gan"}, name=name, epochs=epochs, lr=1e-2, eval_every=0, resume=resume)
-        c.task = "generation"
-        return c
+        return T.toy_config(tmp_path, model={"name": "toy_gan"}, name=name, epochs=epochs, lr=1e-2, eval_every=0, resume=resume)
 
     out = train(cfg("gan", 2), train_set=T.ToyImages(16))
     ckpt = load_checkpoint(tmp_path / "gan" / "last.pt")

@@ -30,13 +30,14 @@ def export(weights, fmt, out, imgsz, opset, check, int8, calib, calib_n):
     from ..errors import UserError
     from ..export import check_export, export_model
     from ..exported import export_meta
+    from ..registry import model_task
 
     if int8 and fmt != "onnx":
         raise UserError("--int8 needs --format onnx (onnxruntime runs the quantised graph)")
     path = resolve_weights(weights)
     ckpt = load_checkpoint(path)
     model, cfg, classes = build_from_checkpoint(ckpt)
-    task = getattr(model, "task", "") or cfg.task
+    task = getattr(model, "task", "") or model_task(cfg)
     size = imgsz or cfg.data.img_size
     target = Path(out) if out else path.with_suffix(".onnx" if fmt == "onnx" else ".torchscript.pt")
     export_model(model, task, fmt, target, size, opset, meta=export_meta(model, cfg, classes, ckpt))

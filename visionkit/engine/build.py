@@ -26,41 +26,34 @@ from .distributed import DistInfo
 
 
 def build_model(cfg: Config, classes: list[str] | tuple[str, ...] | None = None, pretrained: bool = True) -> torch.nn.Module:
-    """``MODELS.build(cfg.model["name"], **rest)``, adding ``num_classes=len(classes)`` when the
-    builder takes ``num_classes`` and the config does not set it (and likewise
-    ``ignore_index=cfg.data.ignore_index``, so a segmentation loss ignores the data's void label;
-    and ``classes=list(classes)`` for builders that need the names themselves, such as a caption
-    model whose classes are its vocabulary). ``pretrained=False`` skips ImageNet weights whatever
-    the config says: a model about to receive a checkpoint's weights must not need them."""
+    """``MODELS.build(cfg.model["name"], **rest)``, filling in what the builder takes and the
+    model section does not set from the run's single source of each fact:
+    ``num_classes=len(classes)``; ``classes=list(classes)`` for builders that need the names
+    themselves (a caption model's vocabulary); ``img_size=cfg.data.img_size``, the input size;
+    ``ignore_index=cfg.data.ignore_index``, so a segmentation loss ignores the data's void label.
+    ``pretrained=False`` skips ImageNet weights whatever the config says: a model about to
+    receive a checkpoint's weights must not need them."""
     if not cfg.model or "name" not in cfg.model:
         raise ConfigError("config: the model section needs a 'name'")
     kwargs = dict(cfg.model)
     name = kwargs.pop("name")
-    entry = MODELS.get(name)
-    if "num_classes" in entry.params() and "num_classes" not in kwargs and classes:
+    params = MODELS.get(name).params()
+    if "num_classes" in params and "num_classes" not in kwargs and classes:
         kwargs["num_classes"] = len(classes)
-    if "classes" in entry.params() and "classes" not in kwargs and classes:
-        kwargs["classes"] = list(classes)  # e.g. a caption model's vocabulary
-    if "ignore_index" in entry.params() and "ignore_index" not in kwargs:
+    if "classes" in params and "classes" not in kwargs and classes:
+        kwargs["classes"] = list(classes)
+    if "img_size" in params and "img_size" not in kwargs:
+        size = cfg.data.img_size
+        if params["img_size"].annotation in (int, "int") and isinstance(size, (list, tuple)):
+            if len(set(size)) != 1:
+                raise ConfigError(f"data.img_size: model {name!r} takes a square input (one integer), got {list(size)}")
+            size = size[0]
+        kwargs["img_size"] = size
+    if "ignore_index" in params and "ignore_index" not in kwargs:
         kwargs["ignore_index"] = cfg.data.ignore_index
-    if not pretrained and "pretrained" in entry.params():
+    if not pretrained and "pretrained" in params:
         kwargs["pretrained"] = False
     return MODELS.build(name, where=f"model ({name})", **kwargs)
-
-
-def model_task(cfg: Config, model: Any = None, dataset: Any = None) -> str:
-    """The run's task: ``cfg.task``, else the model's ``task`` attribute, else the registry
-    entry's, else the data set's."""
-    if cfg.task:
-        return cfg.task
-    for obj in (model, dataset):
-        t = getattr(obj, "task", "")
-        if isinstance(t, str) and t:
-            return t
-    name = (cfg.model or {}).get("name")
-    if name and name in MODELS and MODELS.get(name).task:
-        return MODELS.get(name).task
-    return ""
 
 
 def build_dataset(cfg: Config, split: str, train: bool) -> Dataset:

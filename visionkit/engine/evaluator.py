@@ -289,7 +289,8 @@ def evaluate_checkpoint(cfg, weights, split: str = "", use_ema: bool = True, dat
     (each rank scores a shard). Returns ``(result, dataset)``."""
     from ..errors import DataError, WeightsError
     from ..exported import is_exported, load_exported_model
-    from .build import attach_fid_extractor, build_dataset, build_model, make_eval_loader, model_task
+    from ..registry import model_task
+    from .build import attach_fid_extractor, build_dataset, build_model, make_eval_loader
     from .checkpoint import ema_weights, load_checkpoint
     from .device import amp_dtype, resolve_device
 
@@ -306,7 +307,7 @@ def evaluate_checkpoint(cfg, weights, split: str = "", use_ema: bool = True, dat
         model, _, classes, _ = load_exported_model(weights)
         device, task = torch.device("cpu"), model.task
     else:
-        ckpt = load_checkpoint(weights, map_location="cpu", task=cfg.task or None)
+        ckpt = load_checkpoint(weights, map_location="cpu", task=model_task(cfg) or None)
         classes = list(ckpt.get("classes") or ds_classes)
     if ds_classes and classes and ds_classes != classes:
         raise DataError(f"{weights}: the {'exported model' if exported else 'checkpoint'}'s classes {classes} differ from the data set's {ds_classes}")
@@ -319,7 +320,7 @@ def evaluate_checkpoint(cfg, weights, split: str = "", use_ema: bool = True, dat
         except RuntimeError as e:
             raise WeightsError(f"{weights}: weights do not fit model {cfg.model.get('name')!r}: {str(e).splitlines()[0]}") from None
         model.to(device)
-        task = ckpt.get("task") or model_task(cfg, model, dataset)
+        task = model_task(cfg)
     if cfg.eval.tta and task == "detection":
         from ..models.detection.tta import FlipTTA
 

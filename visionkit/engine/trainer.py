@@ -35,8 +35,9 @@ import torch
 
 from ..config import Config, save_config, to_dict
 from ..errors import ConfigError, UserError, WeightsError
+from ..registry import model_task
 from . import distributed as D
-from .build import attach_fid_extractor, build_dataset, build_model, make_eval_loader, make_train_loader, model_task, steps_per_epoch
+from .build import attach_fid_extractor, build_dataset, build_model, make_eval_loader, make_train_loader, steps_per_epoch
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .device import amp_dtype, autocast, batch_size_of, resolve_device, seed_everything, split_batch, to_device
 from .evaluator import EvalResult, Evaluator, default_metric, metric_mode, save_predictions
@@ -73,7 +74,7 @@ class Trainer:
             val_set = build_dataset(cfg, "val", False)
         self.val_set = val_set or None
         self.classes = list(classes or cfg.data.classes or getattr(self.train_set, "classes", None) or [])
-        self.task = model_task(cfg, model, self.train_set)
+        self.task = model_task(cfg)
 
         # model
         if model is None:
