@@ -14,7 +14,7 @@ def test_smp_models_follow_the_segmentation_contract(name):
     model.train()
     masks = torch.full((2, 64, 64), 11)
     masks[:, :10] = 1
-    losses = model(torch.rand(2, 3, 64, 64), masks)
+    losses = model(torch.rand(2, 3, 64, 64), [{"masks": m} for m in masks])
     assert torch.isfinite(losses["loss_ce"])
 
 
