@@ -27,6 +27,8 @@ import torch.nn.functional as F
 import torchvision
 from torch.utils.data import DataLoader, Dataset
 
+from visionkit.models.common import stack_labels
+
 
 class Images(Dataset):
     def __init__(self, n: int, size: int):
@@ -57,7 +59,7 @@ class Classifier(torch.nn.Module):
         logits = self.net(images)
         if not self.training:
             return [{"logits": z} for z in logits]
-        return {"cls": F.cross_entropy(logits, targets)}
+        return {"cls": F.cross_entropy(logits, stack_labels(targets, logits.device))}
 
 
 def bare_epoch(model, loader, device, lr: float) -> float:
@@ -66,8 +68,8 @@ def bare_epoch(model, loader, device, lr: float) -> float:
     if device.type == "cuda":
         torch.cuda.synchronize()
     t0 = _clock()
-    for images, labels in loader:
-        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+    for images, targets in loader:
+        images, labels = images.to(device, non_blocking=True), stack_labels(targets, device)
         loss = F.cross_entropy(model.net(images), labels)
         loss.backward()
         opt.step()
@@ -116,7 +118,7 @@ def main() -> None:
     })
     def build():
         m = Classifier(args.model)
-        m(torch.zeros(2, 3, args.size, args.size), torch.zeros(2, dtype=torch.long))  # materialise lazy layers
+        m(torch.zeros(2, 3, args.size, args.size), [{"label": 0}, {"label": 0}])  # materialise lazy layers
         return m
 
     torch.manual_seed(0)

@@ -34,7 +34,7 @@ def encode(encoder, dataset, batch_size: int) -> tuple[torch.Tensor, list[list[s
     feats, refs = [], []
     for images, targets in make_loader(dataset, batch_size, shuffle=False, workers=2):
         feats.append(encoder.pooled(images))
-        refs.extend(targets["captions"])
+        refs.extend(t["captions"] for t in targets)
     return torch.cat(feats), refs
 
 

@@ -13,8 +13,8 @@ def test_list_file_pairs(tmp_path):
     assert len(ds) == 3 and ds.task == "segmentation" and ds.ignore_index == 255
     for i in range(3):
         image, t = ds.raw(i)
-        assert t["mask"].dtype == np.int64 and t["mask"].shape == image.shape[:2]
-        np.testing.assert_array_equal(t["mask"], written[i])  # no background shift: values as stored
+        assert t["masks"].dtype == np.int64 and t["masks"].shape == image.shape[:2]
+        np.testing.assert_array_equal(t["masks"], written[i])  # no background shift: values as stored
     assert not ds.issues.counts()
 
 
@@ -30,7 +30,7 @@ def test_out_of_range_values_become_ignore(tmp_path):
     make_masks(tmp_path, n=1, classes=4, ignore=11)
     ds = masks(str(tmp_path), "train", classes=["a", "b", "c"], ignore_index=11)  # value 3 is out of range
     _, t = ds.raw(0)
-    assert set(np.unique(t["mask"]).tolist()) <= {0, 1, 2, 11}
+    assert set(np.unique(t["masks"]).tolist()) <= {0, 1, 2, 11}
     [issue] = ds.issues.of("mask_out_of_range")
     assert "[3]" in issue.message and issue.file.endswith("f0.png")
     with pytest.raises(DataError, match="strict"):
@@ -51,4 +51,4 @@ def test_voc_palette_masks(tmp_path):
     ds = voc_masks(str(tmp_path), "train")
     assert ds.classes == VOC_SEG_CLASSES and len(ds.classes) == 21
     _, t = ds.raw(1)
-    np.testing.assert_array_equal(t["mask"], written[1])  # palette indices, 255 border kept as ignore
+    np.testing.assert_array_equal(t["masks"], written[1])  # palette indices, 255 border kept as ignore

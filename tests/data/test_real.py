@@ -60,8 +60,8 @@ def test_camvid_counts(data_dir):
     assert sizes == {"train": 367, "val": 101, "test": 233}
     ds = masks(str(data_dir / "camvid"), "test", classes=CAMVID, ignore_index=11)
     image, t = ds.raw(0)
-    assert image.shape == (360, 480, 3) and t["mask"].shape == (360, 480)
-    assert t["mask"].max() <= 11 and not ds.issues.counts()
+    assert image.shape == (360, 480, 3) and t["masks"].shape == (360, 480)
+    assert t["masks"].max() <= 11 and not ds.issues.counts()
 
 
 def test_captions_counts(data_dir):

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from visionkit.config import DataConfig
 from visionkit.data import build_dataset, make_loader
@@ -28,6 +29,7 @@ def test_segmentation_and_build():
     ds = build_dataset(cfg, "train", train=False)
     assert ds.task == "segmentation" and ds.classes == ["background", "rectangle", "ellipse"]
     x, y = next(iter(make_loader(ds, 4, shuffle=False, workers=0)))
-    assert x.shape == (4, 3, 32, 32) and y.shape == (4, 32, 32) and set(y.unique().tolist()) <= {0, 1, 2}
+    masks = torch.stack([t["masks"] for t in y])
+    assert x.shape == (4, 3, 32, 32) and masks.shape == (4, 32, 32) and set(masks.unique().tolist()) <= {0, 1, 2}
     with pytest.raises(DataError, match="num_classes"):
         SyntheticShapes(num_classes=9)

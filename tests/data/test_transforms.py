@@ -127,8 +127,8 @@ def test_segmentation_mask_follows_image_and_pads_with_ignore():
     aug = AugmentConfig(hflip=0.5, vflip=0.5, scale_jitter=(0.8, 1.2))
     tf = Transform(64, "letterbox", task="segmentation", augment=aug, ignore_index=11)
     for _ in range(10):
-        image, t = tf(img, {"mask": mask})
-        m = t["mask"]
+        image, t = tf(img, {"masks": mask})
+        m = t["masks"]
         assert m.dtype == torch.int64 and m.shape == (64, 64)
         assert (m == 11).any()  # the letterbox border is ignored
         red = image[0] > 0.5
@@ -138,8 +138,8 @@ def test_segmentation_mask_follows_image_and_pads_with_ignore():
         dilated = torch.nn.functional.max_pool2d(fg, 3, 1, 1)[0, 0] > 0
         eroded = -torch.nn.functional.max_pool2d(-fg, 3, 1, 1)[0, 0] > 0
         assert not ((red != (m == 1)) & ~(dilated & ~eroded)).any()
-    image, t = Transform(64, "letterbox", task="segmentation", ignore_index=11)(img, {"mask": mask})
-    assert torch.equal(image[0] > 0.5, t["mask"] == 1)  # evaluation: pixel-exact alignment
+    image, t = Transform(64, "letterbox", task="segmentation", ignore_index=11)(img, {"masks": mask})
+    assert torch.equal(image[0] > 0.5, t["masks"] == 1)  # evaluation: pixel-exact alignment
 
 
 def test_colour_jitter_changes_colour_not_geometry():

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from visionkit.models.common import stack_labels
 from visionkit.registry import MODELS
 
 CLASSES = ["red", "green", "blue"]
@@ -61,7 +62,7 @@ class ToyCNN(nn.Module):
             __import__("time").sleep(self.delay)
         if self.fail_at and self.calls == self.fail_at:
             raise RuntimeError(f"injected crash at training call {self.calls}")
-        loss = nn.functional.cross_entropy(z, targets)
+        loss = nn.functional.cross_entropy(z, stack_labels(targets, z.device))
         if self.nan_after and self.calls >= self.nan_after:
             loss = loss * float("nan")
         return {"cls": loss}
@@ -87,7 +88,7 @@ class ToyGAN(nn.Module):
         return [{"images": f} for f in fake]
 
     def train_step(self, batch, optimizers, ctx):
-        real = batch[0]
+        real, _ = batch
         opt_g, opt_d = optimizers
         bce = nn.functional.binary_cross_entropy_with_logits
         n = real.shape[0]

@@ -12,7 +12,7 @@ import torch
 from visionkit.engine import device as device_mod
 from visionkit.engine.device import (amp_dtype, cpu_has_bf16, batch_size_of, resolve_device, seed_everything, split_batch,
                                      to_device)
-from visionkit.errors import ConfigError
+from visionkit.errors import ConfigError, DataError
 
 
 def test_resolve_device():
@@ -51,11 +51,18 @@ def test_to_device_nested_and_channels_last():
     assert torch.equal(out[1][0]["boxes"], batch[1][0]["boxes"])
 
 
-def test_split_batch_and_size():
+def test_split_batch_checks_the_batch_contract_and_size():
     imgs = torch.zeros(3, 3, 2, 2)
-    assert split_batch((imgs, "t"))[1] == "t"
-    assert split_batch({"images": imgs})[1] is None
-    assert split_batch(imgs)[0] is imgs
+    targets = [{"label": 0}] * 3
+    images, ts = split_batch((imgs, targets))
+    assert images is imgs and ts is targets
+    assert split_batch([imgs, None])[1] is None
+    with pytest.raises(DataError, match="a batch is a pair"):
+        split_batch(imgs)  # bare images
+    with pytest.raises(DataError, match="a batch is a pair"):
+        split_batch({"images": imgs, "targets": targets})
+    with pytest.raises(DataError, match="list of per-image dicts, not Tensor"):
+        split_batch((imgs, torch.zeros(3, dtype=torch.long)))  # the stacked labels of the old contract
     assert batch_size_of(imgs) == 3 and batch_size_of([imgs[0], imgs[1]]) == 2
 
 

@@ -141,7 +141,7 @@ def _eval_data(task: str) -> list:
     items = []
     for i in range(7):
         target = ({"boxes": _gt_boxes(i), "labels": torch.tensor([1, 2])} if task == "detection"
-                  else {"mask": (torch.arange(16).view(4, 4) // 4 + (i % 2)) % 3})
+                  else {"masks": (torch.arange(16).view(4, 4) // 4 + (i % 2)) % 3})
         items.append((torch.full((3, 4, 4), float(i)), target))
     return items
 

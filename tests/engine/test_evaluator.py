@@ -54,8 +54,8 @@ def test_classification_accuracy():
 def test_segmentation_miou_hand_worked():
     gt = torch.tensor([[0, 0], [1, 255]])  # 255 ignored
     pred = torch.tensor([[0, 1], [1, 0]])
-    data = [(_img(0, (3, 2, 2)), {"mask": gt})]
-    loader = torch.utils.data.DataLoader(data, batch_size=1, collate_fn=lambda b: (torch.stack([b[0][0]]), torch.stack([b[0][1]["mask"]])))
+    data = [(_img(0, (3, 2, 2)), {"masks": gt})]
+    loader = torch.utils.data.DataLoader(data, batch_size=1, collate_fn=collate)
     res = Evaluator("segmentation", ["bg", "fg"], ignore_index=255).evaluate(Lookup([{"masks": pred}]), loader, CPU)
     # class 0: tp 1, gt 2, pred 1 -> IoU 1/2; class 1: tp 1, gt 1, pred 2 -> IoU 1/2
     assert res.metrics["mIoU"] == pytest.approx(0.5) and res.metrics["IoU/fg"] == pytest.approx(0.5)
@@ -99,8 +99,8 @@ def test_detection_maps_back_to_original_coordinates(tmp_path):
 def test_captioning_bleu():
     refs = [["a cat on a mat", "the cat sits on the mat"], ["a dog in the park", "dog runs in a park"]]
     data = [(_img(i), {"captions": r}) for i, r in enumerate(refs)]
-    loader = torch.utils.data.DataLoader(data, batch_size=2, collate_fn=lambda b: (torch.stack([x[0] for x in b]), {"captions": [x[1]["captions"] for x in b]}))
-    res = Evaluator("captioning", []).evaluate(Lookup([{"captions": r[0]} for r in refs]), loader, CPU)
+    loader = torch.utils.data.DataLoader(data, batch_size=2, collate_fn=collate)
+    res = Evaluator("captioning", []).evaluate(Lookup([{"captions": [r[0]]} for r in refs]), loader, CPU)
     assert res.metrics["bleu4"] == pytest.approx(1.0) and res.metrics["bleu1"] == pytest.approx(1.0)
 
 
@@ -116,7 +116,7 @@ def test_generation_fid_hook():
 
     torch.manual_seed(0)
     images = torch.rand(8, 3, 2, 2)
-    loader = torch.utils.data.DataLoader(images, batch_size=4)
+    loader = torch.utils.data.DataLoader([(im, {"label": 0}) for im in images], batch_size=4, collate_fn=collate)
     res = Evaluator("generation", []).evaluate(Gen(), loader, CPU)
     expected = fid_from_features(images.flatten(1)[:, :3].numpy(), (images * 0.5).flatten(1)[:, :3].numpy())
     assert res.metrics["fid"] == pytest.approx(expected, rel=1e-6)

@@ -111,7 +111,7 @@ def check_split(ds, decode: bool = True, progress: bool = False) -> SplitReport:
             np.add.at(counts, t["labels"], 1)
             rep.unlabeled += int(len(t["labels"]) == 0)
         elif ds.task == "segmentation":
-            m = t["mask"]
+            m = t["masks"]
             counts[1:] += np.bincount(m[(m >= 0) & (m < n_cls)].ravel(), minlength=n_cls)[:n_cls]
             rep.extra["ignored_pixels"] = rep.extra.get("ignored_pixels", 0) + int((m == ds.ignore_index).sum())
         elif ds.task in ("generation", "classification"):

@@ -22,7 +22,7 @@ to the ignore index (``data.ignore_index``: 255 for VOC, 11 "void" for CamVid) a
 the loss and the metric. Any other value outside ``0..K-1`` is reported (``mask_out_of_range``)
 and set to the ignore index, never trained on as a class.
 
-Sample target: ``mask`` (H×W int64), ``image_id``, ``path``, ``mask_path``, ``orig_size``.
+Sample target: ``masks`` (H×W int64 class map; the name of the segmentation output too), ``image_id``, ``path``, ``mask_path``, ``orig_size``.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class SegmentationDataset(VisionDataset):
             raise BadFile(mask_path, f"mask is {mask.shape[1]}x{mask.shape[0]} but its image is "
                                      f"{image.shape[1]}x{image.shape[0]}", kind="bad_mask")
         mask = check_mask(mask, len(self.classes), self.ignore_index, self.issues, mask_path)
-        return image, {"mask": mask, "image_id": i, "path": img_path, "mask_path": mask_path,
+        return image, {"masks": mask, "image_id": i, "path": img_path, "mask_path": mask_path,
                        "orig_size": image.shape[:2]}
 
 

@@ -90,7 +90,7 @@ class SyntheticShapes(VisionDataset):
             boxes.append(_tight_box(on)), labels.append(k + 1)
         target = {"image_id": i, "path": f"synthetic/{self.split}/{i}", "orig_size": (s, s)}
         if self.task == "segmentation":
-            target["mask"] = mask
+            target["masks"] = mask
         else:
             n = len(labels)
             target.update(boxes=np.asarray(boxes, np.float32).reshape(n, 4), labels=np.asarray(labels, np.int64),

@@ -2,7 +2,9 @@
 
 Every transformed sample is ``(image, target)`` with ``image`` a float32 CHW tensor in [0, 1]
 (RGB, *not* mean/std normalised -- each model normalises its own input) and ``target`` the
-reader's target with tensors, boxes in the *transformed* image's pixels, and
+reader's target with tensors, boxes and masks in the *transformed* image's pixels (``masks``
+is a segmentation sample's H×W class map, or a detection sample's N×H×W instance masks
+beside its ``boxes``), and
 ``target["meta"] = {"orig_size": (h, w), "scale": (sx, sy), "pad": (left, top)}``.
 
 The pipeline has three stages:
@@ -37,6 +39,13 @@ import torch
 
 PAD_VALUE = 114  # grey letterbox border (YOLO's convention): no strong edge for the network
 RESIZE_MODES = ("letterbox", "stretch", "longest", "none")
+ALBU_MASK = "mask"  # albumentations' keyword for one mask that moves with the image
+
+
+def _class_map(target: dict) -> bool:
+    """Whether ``target["masks"]`` is a segmentation class map (H×W) rather than a detection
+    target's instance masks (N×H×W, next to ``boxes``)."""
+    return "masks" in target and "boxes" not in target
 
 
 # --------------------------------------------------------------------------- geometry
@@ -215,9 +224,9 @@ class Transform:
         for k in ("boxes", "proposals"):
             if k in target:
                 target[k] = boxes_to_input(target[k], meta).reshape(-1, 4)
-        if "mask" in target:
-            target["mask"] = resize_image(target["mask"].astype(np.int32), plan, self.ignore_index, cv2.INTER_NEAREST_EXACT)
-        if "masks" in target:
+        if _class_map(target):
+            target["masks"] = resize_image(target["masks"].astype(np.int32), plan, self.ignore_index, cv2.INTER_NEAREST_EXACT)
+        elif "masks" in target:
             target["masks"] = [resize_image(m, plan, 0, cv2.INTER_NEAREST_EXACT) for m in target["masks"]]
         if self.post is not None:
             image, target = self._apply(self.post, image, target)
@@ -229,11 +238,11 @@ class Transform:
             for k in ("difficult", "iscrowd"):
                 if k in target:
                     target[k] = torch.as_tensor(np.asarray(target[k], bool))
-        if "masks" in target:
+        if _class_map(target):
+            target["masks"] = torch.from_numpy(np.asarray(target["masks"]).astype(np.int64))
+        elif "masks" in target:
             ms = target["masks"]
             target["masks"] = torch.from_numpy(np.stack(ms) if len(ms) else np.zeros((0, *image.shape[:2]), np.uint8))
-        if "mask" in target:
-            target["mask"] = torch.from_numpy(np.asarray(target["mask"]).astype(np.int64))
         if "tokens" in target:
             target["tokens"] = torch.as_tensor(target["tokens"], dtype=torch.int64)
         target["meta"] = meta
@@ -251,9 +260,9 @@ class Transform:
                 boxes = np.concatenate([boxes, np.asarray(target["proposals"], np.float32).reshape(-1, 4)])
             kw["bboxes"] = boxes
             kw["box_idx"] = np.arange(len(boxes))
-        if "mask" in target:
-            kw["mask"] = target["mask"].astype(np.int32)
-        if "masks" in target:
+        if _class_map(target):
+            kw[ALBU_MASK] = target["masks"].astype(np.int32)
+        elif "masks" in target:
             kw["masks"] = list(target["masks"])
         out = compose(**kw)
         image = out["image"]
@@ -269,8 +278,8 @@ class Transform:
                     target[k] = np.asarray(target[k])[idx]
             if "masks" in target:
                 target["masks"] = [out["masks"][i] for i in idx]
-        if "mask" in target:
-            target["mask"] = out["mask"]
+        if _class_map(target):
+            target["masks"] = out[ALBU_MASK]
         return image, target
 
 

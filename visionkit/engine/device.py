@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -116,15 +116,17 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
 
 
 def split_batch(batch: Any) -> tuple[Any, Any]:
-    """``(images, targets)`` from a loader batch: a pair ``(images, targets)``, a dict with
-    ``images`` (and ``targets``), or bare images (targets None, e.g. a GAN's real images)."""
-    if isinstance(batch, dict):
-        if "images" not in batch:
-            raise KeyError(f"a dict batch needs an 'images' key; got {sorted(batch)}")
-        return batch["images"], batch.get("targets")
+    """``(images, targets)`` from a loader batch, checked against the one batch contract
+    (``data/collate.py``): a pair of images (a tensor or a list of tensors) and targets (a
+    list of per-image dicts, or None)."""
     if isinstance(batch, (list, tuple)) and len(batch) == 2:
-        return batch[0], batch[1]
-    return batch, None
+        images, targets = batch
+        if isinstance(targets, (list, tuple)) or targets is None:
+            return images, targets
+        raise DataError(f"a batch's targets are a list of per-image dicts, not {type(targets).__name__} "
+                        "(use visionkit.data.collate as the loader's collate_fn)")
+    raise DataError(f"a batch is a pair (images, targets), not {type(batch).__name__} "
+                    "(use visionkit.data.collate as the loader's collate_fn)")
 
 
 def batch_size_of(images: Any) -> int:

@@ -1,7 +1,8 @@
 """The one evaluator: run a model over a split and score it with the task's metric.
 
 The model is called in eval mode as ``model(images) -> list[dict]`` (one dict per image) and
-each task keeps its own small accumulator:
+each task keeps its own small accumulator, which reads the batch's targets (one dict per
+image: ``label``, ``masks``, ``captions``, detection boxes):
 
 ==============  ===========================================  ==================  =========
 task            prediction keys                              metric              best.pt
@@ -85,13 +86,13 @@ class _Confusion:
         self.task, self.classes = task, list(classes)
         self.cm = ConfusionMatrix(max(len(classes), 1), ignore_index if task == "segmentation" else None)
 
-    def update(self, preds: list[dict], targets) -> None:
+    def update(self, preds: list[dict], targets: list[dict]) -> None:
         if self.task == "classification":
             pred = [_np(p["logits"]).argmax(-1) if "logits" in p else _np(p["labels"]) for p in preds]
-            self.cm.update(np.asarray(pred).reshape(-1), _np(targets).reshape(-1))
+            self.cm.update(np.asarray(pred).reshape(-1), np.asarray([int(t["label"]) for t in targets]))
             return
         for p, t in zip(preds, targets):
-            self.cm.update(_np(p["masks"]).astype(np.int64), _np(t["mask"] if isinstance(t, dict) else t).astype(np.int64))
+            self.cm.update(_np(p["masks"]).astype(np.int64), _np(t["masks"]).astype(np.int64))
 
     def result(self) -> EvalResult:
         t = torch.from_numpy(np.ascontiguousarray(self.cm.matrix))
@@ -168,14 +169,10 @@ class _Captioning:
         self.refs: list[list[str]] = []
         self.hyps: list[str] = []
 
-    def update(self, preds: list[dict], targets) -> None:
-        # the data layer's collate gives {"captions": [refs of image 0, refs of image 1, ...], ...}
-        refs_all = targets["captions"] if isinstance(targets, dict) else [
-            t.get("captions", t.get("references")) if isinstance(t, dict) else t for t in targets]
-        for p, refs in zip(preds, refs_all):
-            cap = p["captions"]
-            self.hyps.append(cap[0] if isinstance(cap, (list, tuple)) else cap)
-            self.refs.append([refs] if isinstance(refs, str) else list(refs))
+    def update(self, preds: list[dict], targets: list[dict]) -> None:
+        for p, t in zip(preds, targets):  # the model's first caption against the image's references
+            self.hyps.append(p["captions"][0])
+            self.refs.append(list(t["captions"]))
 
     def result(self) -> EvalResult:
         from ..metrics.caption import caption_metrics

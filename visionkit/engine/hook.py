@@ -1,4 +1,6 @@
-"""The ``train_step`` hook: how a model with several optimizers (the GAN) trains in the one
+"""The trainer's hooks: the ``train_step`` hook, and the epoch hooks that do a model's I/O.
+
+**``train_step``**: how a model with several optimizers (the GAN) trains in the one
 trainer without a second training loop.
 
 A model opts in by defining both methods::
@@ -18,12 +20,22 @@ device; after it, it updates the AMP scaler, steps one LR schedule per optimizer
 EMA and logs the returned values (tensors are summed on the device, without a sync). Hook
 models are not wrapped in DDP: the trainer broadcasts rank 0's weights once, and
 :meth:`StepContext.step` averages each optimizer's gradients across ranks.
+
+**Epoch hooks**: objects with ``on_epoch_end(trainer)``, called on rank 0 after each epoch's
+evaluation and before ``last.pt`` is written. Models compute and return tensors; the hooks
+write files. :func:`epoch_hooks` picks the ones a model asks for by what it defines:
+
+* :class:`SampleGrid` for a model with ``fixed_samples() -> Tensor[N, C, H, W]`` in [0, 1]
+  (DCGAN's 64 fixed noise vectors): ``run_dir/samples/epoch_NNN.png``.
+
+Feature caches for frozen sub-networks are the engine's too (:mod:`.feature_cache`).
 """
 
 from __future__ import annotations
 
 import torch
 
+from ..viz import save_grid
 from . import distributed as D
 from .device import autocast
 
@@ -49,3 +61,22 @@ class StepContext:
         D.average_gradients(params)
         self._t._clip_and_step(optimizer, params)
         optimizer.zero_grad(set_to_none=True)
+
+
+class SampleGrid:
+    """Writes ``run_dir/samples/epoch_NNN.png`` (NNN = epochs done) from the model's
+    ``fixed_samples()`` after every epoch: the same inputs each time, so the grids show how
+    the model learns."""
+
+    @staticmethod
+    def applies(model) -> bool:
+        return callable(getattr(model, "fixed_samples", None))
+
+    def on_epoch_end(self, trainer) -> None:
+        path = trainer.run_dir / "samples" / f"epoch_{trainer.epoch:03d}.png"
+        save_grid(trainer.net.fixed_samples(), path)
+
+
+def epoch_hooks(model) -> list:
+    """The epoch hooks ``model`` asks for (see the module docstring)."""
+    return [hook() for hook in (SampleGrid,) if hook.applies(model)]

@@ -11,6 +11,12 @@ A model plugs in through a small contract (docs/ARCHITECTURE.md):
   and ``ctx.step(optimizer)`` (:mod:`visionkit.engine.hook`: AMP scaling, clipping and
   cross-rank gradient averaging are done there).
 
+Every loader batch is ``(images, targets)`` with ``targets`` a list of per-image dicts, for
+every task (``data/collate.py``); models stack their own dense targets. Models compute, the
+engine does the I/O and caching around them: epoch hooks (``hook.epoch_hooks``, e.g. the GAN's
+sample grids) write files on rank 0 after each epoch, and frozen feature extractors get a
+feature cache (``feature_cache.attach_feature_caches``).
+
 Everything else is the trainer's, identical for every task: devices and AMP, DDP under
 torchrun, gradient accumulation and clipping, schedules and EMA, seeded data order,
 checkpoints with exact mid-epoch resume, logs, plots, evaluation and ``best.pt``.
@@ -41,7 +47,8 @@ from .build import attach_fid_extractor, build_dataset, build_model, make_eval_l
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .device import amp_dtype, autocast, batch_size_of, resolve_device, seed_everything, split_batch, to_device
 from .evaluator import EvalResult, Evaluator, default_metric, metric_mode, save_predictions
-from .hook import StepContext
+from .feature_cache import attach_feature_caches
+from .hook import StepContext, epoch_hooks
 from .logging import RunLogger, progress, quiet_mode
 from .optim import build_ema, build_optimizer, build_scheduler
 from .rundir import fresh_run_name
@@ -53,10 +60,11 @@ class TrainingError(UserError):
 
 class Trainer:
     """``Trainer(cfg).fit() -> summary``. ``model``, ``train_set``, ``val_set`` and ``classes``
-    may be given directly (tests, notebooks); otherwise they are built from ``cfg``."""
+    may be given directly (tests, notebooks); otherwise they are built from ``cfg``. ``hooks``
+    adds epoch hooks (objects with ``on_epoch_end(trainer)``) to those the model asks for."""
 
     def __init__(self, cfg: Config, model: torch.nn.Module | None = None, train_set=None, val_set=None,
-                 classes: list[str] | None = None, resume: str | None = None):
+                 classes: list[str] | None = None, resume: str | None = None, hooks=()):
         self.cfg, tc = cfg, cfg.train
         self.device = resolve_device(tc.device, None)
         self.dist = D.init_distributed(self.device.type)
@@ -135,6 +143,11 @@ class Trainer:
         path = self._resume_path(resume)
         if path is not None:
             self._load_resume(path)
+        # after the weights are final: cached features are computed with them
+        self.feature_caches = attach_feature_caches(self.net)
+        if self.ema is not None:
+            self.feature_caches += attach_feature_caches(self.ema.module)
+        self.hooks = epoch_hooks(self.net) + list(hooks)
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(cfg, self.run_dir / "config.yaml")
@@ -301,8 +314,9 @@ class Trainer:
                 self.epoch, self.epoch_batch = self.epoch + 1, 0  # finished: best.pt and last.pt both count it
                 if self.step >= self.total_steps or (tc.eval_every and self.epoch % tc.eval_every == 0):
                     self._evaluate_and_track()
-                if self.is_main and callable(getattr(self.net, "on_epoch_end", None)):
-                    self.net.on_epoch_end(self.run_dir, self.epoch)  # e.g. the GAN's sample grid
+                if self.is_main:
+                    for hook in self.hooks:  # e.g. the GAN's sample grid
+                        hook.on_epoch_end(self)
                 self.save("last.pt")
         finally:
             self.logger.flush()

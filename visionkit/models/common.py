@@ -1,8 +1,14 @@
-"""Pieces every task head shares: input normalisation and batching of images.
+"""Pieces every task head shares: input normalisation, batching of images and stacking of
+dense targets.
 
 Images reach a model as float tensors in [0, 1] (RGB), either one ``B×3×H×W`` tensor or a
 list of ``3×H×W`` tensors of any sizes. The model owns its normalisation, so exported
 (ONNX/TorchScript) models and the predictor take the same raw input.
+
+Targets reach a model in training as a ``list[dict]``, one dict per image, for every task
+(docs/ARCHITECTURE.md, "Batch"). A model that needs a dense tensor stacks it itself with the
+helpers below: :func:`stack_masks` (segmentation ``masks``), :func:`pad_tokens` (caption
+``tokens``) and :func:`stack_labels` (classification ``label``).
 """
 
 from __future__ import annotations
@@ -12,8 +18,10 @@ from typing import Sequence, Union
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.rnn import pad_sequence
 
 Images = Union[torch.Tensor, Sequence[torch.Tensor]]
+Targets = Sequence[dict]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -58,6 +66,30 @@ def batch_images(images: Images, size_divisible: int = 1) -> tuple[torch.Tensor,
     for b, im in zip(batch, images):
         b[:, : im.shape[-2], : im.shape[-1]].copy_(im)
     return batch, sizes
+
+
+def stack_masks(targets: Targets, size: tuple[int, int], ignore_index: int, device=None) -> torch.Tensor:
+    """The targets' ``masks`` (H×W class maps) as one ``N×H×W`` int64 tensor of ``size``, each
+    mask at the top left and the rest filled with ``ignore_index`` (the padding
+    :func:`batch_images` adds to the images, and the logits cover, is not scored)."""
+    out = torch.full((len(targets), *size), ignore_index, dtype=torch.int64, device=device)
+    for o, t in zip(out, targets):
+        m = torch.as_tensor(t["masks"])
+        o[: m.shape[-2], : m.shape[-1]] = m
+    return out
+
+
+def pad_tokens(targets: Targets, pad_id: int = 0, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The targets' ``tokens`` (1-D word ids, <start>/<end> included) right-padded with
+    ``pad_id`` to ``B×L``, and their lengths ``B``."""
+    tokens = [torch.as_tensor(t["tokens"], dtype=torch.int64) for t in targets]
+    lengths = torch.tensor([len(t) for t in tokens], dtype=torch.int64, device=device)
+    return pad_sequence(tokens, batch_first=True, padding_value=pad_id).to(device), lengths
+
+
+def stack_labels(targets: Targets, device=None) -> torch.Tensor:
+    """The targets' ``label`` (one class index per image) as an int64 tensor ``B``."""
+    return torch.tensor([int(t["label"]) for t in targets], dtype=torch.int64, device=device)
 
 
 def build_backbone(name: str, pretrained: bool, frozen_stages: int = 0) -> nn.Module:

@@ -9,34 +9,31 @@ CAPTIONS = ["a red bus on the road", "two dogs play in the grass", "a man rides 
 
 
 def _setup():
+    """The vocabulary's words and one caption target per image (the batch contract's dicts)."""
     vocab = Vocabulary.build(CAPTIONS)
     words = [vocab.decode([i], strip=False) for i in range(len(vocab))]
-    tokens = [torch.tensor(vocab.encode(c)) for c in CAPTIONS]
-    L = max(len(t) for t in tokens)
-    padded = torch.zeros(len(tokens), L, dtype=torch.long)
-    for i, t in enumerate(tokens):
-        padded[i, : len(t)] = t
-    return words, padded
+    targets = [{"tokens": torch.tensor(vocab.encode(c)), "captions": [c]} for c in CAPTIONS]
+    return words, targets
 
 
 def test_vocabulary_is_the_model_classes_with_specials_first():
-    words, tokens = _setup()
+    words, targets = _setup()
     assert words[:4] == ["<pad>", "<start>", "<end>", "<unk>"]
     model = MODELS.build("show_tell", classes=words, backbone="tiny_test", pretrained=False, embed_dim=16, hidden=32)
     assert model.out.out_features == len(words)
-    loss = model(torch.rand(4, 3, 64, 64), {"tokens": tokens})
+    loss = model(torch.rand(4, 3, 64, 64), targets)
     assert set(loss) == {"loss_caption"} and loss["loss_caption"].item() > 0
 
 
 def test_overfits_four_images_and_greedy_and_beam_reproduce_captions():
     torch.manual_seed(0)
-    words, tokens = _setup()
+    words, targets = _setup()
     model = MODELS.build("show_tell", classes=words, backbone="tiny_test", pretrained=False, train_backbone=True,
                          embed_dim=32, hidden=64, dropout=0.0)
     images = torch.rand(4, 3, 64, 64)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(150):
-        loss = model(images, {"tokens": tokens})["loss_caption"]
+        loss = model(images, targets)["loss_caption"]
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -78,19 +75,18 @@ def test_beam_finds_a_better_sentence_than_greedy():
     assert beam_search(Trap(), state, 1, 2, beam_size=2, max_len=5) == [6]
 
 
-def test_frozen_cnn_runs_once_per_distinct_image():
-    words, _ = _setup()
+def test_a_frozen_cnn_stays_in_eval_mode_and_untrained():
+    words, targets = _setup()
     model = MODELS.build("show_tell", classes=words, backbone="tiny_test", pretrained=False, embed_dim=16, hidden=32)
-    enc, calls = model.encoder, []
-    enc.backbone.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[0]))
-    a, b = torch.rand(2, 3, 64, 64), torch.rand(1, 3, 64, 64)
-    first = enc.pooled(a)
-    assert calls == [2]
-    mixed = enc.pooled(torch.cat([a[1:], b, a[:1]]))  # two seen images, one new
-    assert calls == [2, 1]
-    assert torch.equal(mixed[0], first[1]) and torch.equal(mixed[2], first[0])
-    assert torch.allclose(mixed[1], enc._cnn(b)[0])
-    enc.load_state_dict(enc.state_dict())  # new weights forget the memo
-    enc.pooled(a)
-    assert calls[-1] == 2
-    assert not any("_memo" in k for k in model.state_dict())
+    bn = next(m for m in model.encoder.backbone.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    before = bn.running_mean.clone()
+    model.train()
+    assert model.training and model.encoder.training and not model.encoder.backbone.training
+    assert not any(m.training for m in model.encoder.backbone.modules())
+    model(torch.rand(4, 3, 64, 64), targets)["loss_caption"].backward()
+    assert torch.equal(bn.running_mean, before)  # eval-mode BN: statistics untouched
+    assert all(p.grad is None for p in model.encoder.backbone.parameters())
+    assert model.encoder.bn.training  # the trainable embedding's BN does train
+    trainable = MODELS.build("show_tell", classes=words, backbone="tiny_test", pretrained=False, train_backbone=True,
+                             embed_dim=16, hidden=32).train()
+    assert trainable.encoder.backbone.training

@@ -10,8 +10,9 @@ def test_lenet_classifier_learns_a_toy_task_and_gives_features():
     y = torch.arange(16) % 2
     x[y == 1, :, 8:24, 8:24] += 0.8  # class 1 has a bright square
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    targets = [{"label": int(k)} for k in y]
     for _ in range(60):
-        loss = model(x, y)["loss_cls"]
+        loss = model(x, targets)["loss_cls"]
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -54,8 +54,9 @@ def test_loss_ignores_void_and_overfits_four_images():
     model = FCN(TinyBackbone(16), num_classes=3, variant=8, fc_channels=0, ignore_index=11)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     first = None
+    targets = [{"masks": m} for m in masks]
     for _ in range(150):
-        loss = sum(model(images, masks).values())
+        loss = sum(model(images, targets).values())
         first = first if first is not None else loss.item()
         opt.zero_grad()
         loss.backward()

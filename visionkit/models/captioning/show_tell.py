@@ -14,19 +14,22 @@ is fed back: greedy or beam search (``decode.py``). The vocabulary is the model'
 is stored in every checkpoint.
 
 The CNN is a zoo backbone (ImageNet MobileNetV2 by default), frozen unless
-``train_backbone``: with a few hundred training images, fine-tuning it only over-fits.
+``train_backbone``: with a few hundred training images, fine-tuning it only over-fits. A
+frozen CNN stays in eval mode (its batch-norm statistics fixed) whatever ``train()`` sets, and
+is a pure function of the pixels: the trainer may give the encoder a feature cache
+(:mod:`visionkit.engine.feature_cache`) so that it runs once per distinct image.
 """
 
 from __future__ import annotations
 
-import hashlib
+from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ...registry import MODELS
-from ..common import Images, Normalize, batch_images, build_backbone
+from ..common import Images, Normalize, Targets, batch_images, build_backbone, pad_tokens
 from .decode import beam_search, greedy_decode
 
 PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3
@@ -35,7 +38,7 @@ PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3
 class ImageEncoder(nn.Module):
     """CNN -> global average pool -> linear image embedding ``W_I`` (with BN, as is common)."""
 
-    def __init__(self, backbone: nn.Module, embed_dim: int, train_backbone: bool = False, cache_size: int = 20000):
+    def __init__(self, backbone: nn.Module, embed_dim: int, train_backbone: bool = False):
         super().__init__()
         self.normalize = Normalize()
         self.backbone = backbone
@@ -45,34 +48,31 @@ class ImageEncoder(nn.Module):
         self.features = backbone.out_channels[backbone.last]
         self.embed = nn.Linear(self.features, embed_dim)
         self.bn = nn.BatchNorm1d(embed_dim)
-        self.cache_size = cache_size
-        self._memo: dict[bytes, torch.Tensor] = {}
+        # (fn, images) -> fn(images), memoised per image; set by the engine when the CNN is frozen
+        self.feature_cache: Optional[Callable[[Callable, torch.Tensor], torch.Tensor]] = None
+        self.train()
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the CNN is frozen: then its pooled features depend on the pixels only."""
+        return not self.train_backbone
+
+    def train(self, mode: bool = True) -> "ImageEncoder":
+        """As ``nn.Module.train``, but a frozen CNN always stays in eval mode (fixed BN statistics)."""
+        super().train(mode)
+        if self.frozen:
+            self.backbone.eval()
+        return self
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
-        """CNN(I): the globally pooled last feature map (also the nearest-neighbour baseline's features).
+        """CNN(I): the globally pooled last feature map (also the nearest-neighbour baseline's
+        features), through ``feature_cache`` when one is set and the CNN is frozen."""
+        if self.frozen and self.feature_cache is not None:
+            return self.feature_cache(self.cnn, x)
+        return self.cnn(x)
 
-        A frozen CNN is a pure function of the pixels, so its output is memoised by the image's
-        content (a 128-bit BLAKE2 digest of its bytes): Show and Tell sees each image once per
-        reference caption per epoch, and the CNN then runs once per distinct image instead.
-        An augmented image has other bytes, hence its own entry; the memo holds at most
-        ``cache_size`` entries (about 5 KB each for MobileNetV2) and lives outside the state dict."""
-        if self.train_backbone:
-            return self._cnn(x)
-        keys = [hashlib.blake2b(img.detach().contiguous().cpu().numpy().tobytes(), digest_size=16).digest() for img in x]
-        todo = [i for i, k in enumerate(keys) if k not in self._memo]
-        fresh = dict(zip(todo, self._cnn(x[todo]))) if todo else {}
-        for i, f in fresh.items():
-            if len(self._memo) < self.cache_size:
-                self._memo[keys[i]] = f
-        return torch.stack([fresh[i] if i in fresh else self._memo[k].to(x.device) for i, k in enumerate(keys)])
-
-    def _load_from_state_dict(self, *args, **kwargs):
-        self._memo.clear()  # new weights: memoised features are stale
-        super()._load_from_state_dict(*args, **kwargs)
-
-    def _cnn(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.train_backbone:
-            self.backbone.eval()  # frozen BN statistics
+    def cnn(self, x: torch.Tensor) -> torch.Tensor:
+        """The CNN's globally pooled last feature map, computed (``N×features``)."""
         with torch.set_grad_enabled(self.train_backbone and torch.is_grad_enabled()):
             f = self.backbone(self.normalize(x))[self.backbone.last]
         return f.mean((2, 3))
@@ -96,11 +96,14 @@ class ShowTell(nn.Module):
         self.out = nn.Linear(hidden, V)  # W_o
         self.beam_size, self.max_len, self.length_alpha = beam_size, max_len, length_alpha
 
-    def forward(self, images: Images, targets=None):
+    def forward(self, images: Images, targets: Targets | None = None):
+        """Training: one dict per image with ``tokens`` (word ids with <start>/<end>) ->
+        ``{"loss_caption"}``. Eval: ``[{"captions": [sentence]}]`` per image."""
         x, _ = batch_images(images)
         image_embedding = self.encoder(x)  # x₋₁
         if self.training:
-            return {"loss_caption": self.caption_loss(image_embedding, targets["tokens"])}
+            tokens, _ = pad_tokens(targets, PAD_ID, image_embedding.device)
+            return {"loss_caption": self.caption_loss(image_embedding, tokens)}
         return [{"captions": [self.decode_one(e[None])]} for e in image_embedding]
 
     def caption_loss(self, image_embedding: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...registry import CLASSIFIERS, MODELS
-from ..common import Images, batch_images
+from ..common import Images, Targets, batch_images, stack_labels
 
 
 class Classifier(nn.Module):
@@ -28,11 +28,11 @@ class Classifier(nn.Module):
             x = x.expand(-1, 3, -1, -1)
         return (x - self.mean) / self.std
 
-    def forward(self, images: Images, targets=None):
+    def forward(self, images: Images, targets: Targets | None = None):
+        """Training: one dict per image with ``label`` -> ``{"loss_cls"}``; eval: ``[{"logits"}]``."""
         logits = self.net(self.prepare(images))
         if self.training:
-            labels = targets if isinstance(targets, torch.Tensor) else torch.as_tensor([t["label"] for t in targets])
-            return {"loss_cls": F.cross_entropy(logits, labels.to(logits.device))}
+            return {"loss_cls": F.cross_entropy(logits, stack_labels(targets, logits.device))}
         return [{"logits": lg} for lg in logits]
 
     @torch.no_grad()

@@ -128,15 +128,17 @@ class DCGAN(nn.Module):
         n = images.shape[0] if isinstance(images, torch.Tensor) else len(images)
         return [{"images": x} for x in self.sample(n)]
 
-    def on_epoch_end(self, run_dir, epoch: int) -> None:
-        """Engine hook: the same 64 noise vectors drawn after every epoch, as
-        ``samples/epoch_NNN.png`` -- the paper's way of watching a GAN learn (and not memorise)."""
-        from ...viz import save_grid
-
+    @torch.no_grad()
+    def fixed_samples(self) -> torch.Tensor:
+        """The images (in eval mode, N×C×S×S in [0, 1]) of the same 64 noise vectors every time:
+        drawn after each epoch (the engine's ``SampleGrid`` hook writes ``samples/epoch_NNN.png``),
+        they are the paper's way of watching a GAN learn (and not memorise)."""
         was_training = self.training
         self.eval()
-        save_grid(self.sample(len(self.grid_z), z=self.grid_z), f"{run_dir}/samples/epoch_{epoch:03d}.png")
-        self.train(was_training)
+        try:
+            return self.sample(len(self.grid_z), z=self.grid_z)
+        finally:
+            self.train(was_training)
 
     def fid_features(self, images: torch.Tensor) -> torch.Tensor:
         if self.fid_extractor is None:
@@ -151,8 +153,9 @@ class DCGAN(nn.Module):
         return [torch.optim.Adam(self.generator.parameters(), **kw), torch.optim.Adam(self.discriminator.parameters(), **kw)]
 
     def train_step(self, batch, optimizers, ctx) -> dict[str, float]:
+        """One D step and one G step on ``batch = (images in [0, 1], targets)`` (targets unused)."""
         opt_g, opt_d = optimizers
-        real = batch[0] if isinstance(batch, (tuple, list)) else batch
+        real, _ = batch
         real = (real * 2 - 1).requires_grad_(self.r1_gamma > 0)
         n = real.shape[0]
         z = torch.randn(n, self.z_dim, device=real.device)

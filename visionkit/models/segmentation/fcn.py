@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ...registry import MODELS
-from ..common import Images, Normalize, batch_images, build_backbone
+from ..common import Images, Normalize, Targets, batch_images, build_backbone, stack_masks
 from .losses import segmentation_loss
 from .upsample import BilinearUpsample
 
@@ -93,7 +93,9 @@ class FCN(nn.Module):
             self.score_c3 = _zero_conv1x1(ch["c3"], num_classes)
         self.upsample = BilinearUpsample(num_classes, variant)
 
-    def forward(self, images: Images, targets=None):
+    def forward(self, images: Images, targets: Targets | None = None):
+        """Training: ``targets`` is one dict per image with ``masks`` (H×W class indices) ->
+        ``{"loss_ce"[, "loss_dice"]}``. Eval: ``[{"masks": H×W, "logits": K×H×W}]`` per image."""
         x, sizes = batch_images(images, size_divisible=32)
         feats = self.backbone(self.normalize(x))
         score = self.score_c5(self.classifier(feats["c5"]))  # stride 32
@@ -103,23 +105,9 @@ class FCN(nn.Module):
             score = self.up_c4(score) + self.score_c3(feats["c3"])  # stride 8
         logits = self.upsample(score)  # stride 1, the padded input's size
         if self.training:
-            return segmentation_loss(
-                logits, _masks(targets, logits.shape[-2:], self.ignore_index), self.ignore_index, self.class_weights, self.dice_weight
-            )
+            masks = stack_masks(targets, logits.shape[-2:], self.ignore_index, logits.device)
+            return segmentation_loss(logits, masks, self.ignore_index, self.class_weights, self.dice_weight)
         return [{"masks": lg[:, :h, :w].argmax(0), "logits": lg[:, :h, :w]} for lg, (h, w) in zip(logits, sizes)]
-
-
-def _masks(targets, size, ignore_index: int) -> torch.Tensor:
-    """Targets as an ``N×H×W`` label tensor padded with the ignore value to the logits' size.
-    Accepts a tensor or a list of dicts with ``mask``."""
-    if isinstance(targets, torch.Tensor):
-        masks = list(targets)
-    else:
-        masks = [t["mask"] if isinstance(t, dict) else t for t in targets]
-    out = masks[0].new_full((len(masks), *size), ignore_index)
-    for o, m in zip(out, masks):
-        o[: m.shape[-2], : m.shape[-1]] = m
-    return out.long()
 
 
 @MODELS.register("fcn", task="segmentation")

@@ -8,12 +8,10 @@ models start from identical features. Any other smp encoder name works without w
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from ...registry import MODELS
-from ..common import Images, Normalize, batch_images
-from .fcn import _masks
+from ..common import Images, Normalize, Targets, batch_images, stack_masks
 from .losses import segmentation_loss
 
 ARCHS = {"unet": "Unet", "fpn": "FPN", "deeplabv3plus": "DeepLabV3Plus"}
@@ -31,12 +29,13 @@ class SMPSegmenter(nn.Module):
         self.ignore_index, self.class_weights, self.dice_weight = ignore_index, class_weights, dice_weight
         self.size_divisible = size_divisible
 
-    def forward(self, images: Images, targets=None):
+    def forward(self, images: Images, targets: Targets | None = None):
+        """As :meth:`visionkit.models.segmentation.fcn.FCN.forward`."""
         x, sizes = batch_images(images, self.size_divisible)
         logits = self.net(self.normalize(x))
         if self.training:
-            return segmentation_loss(logits, _masks(targets, logits.shape[-2:], self.ignore_index), self.ignore_index,
-                                     self.class_weights, self.dice_weight)
+            masks = stack_masks(targets, logits.shape[-2:], self.ignore_index, logits.device)
+            return segmentation_loss(logits, masks, self.ignore_index, self.class_weights, self.dice_weight)
         return [{"masks": lg[:, :h, :w].argmax(0), "logits": lg[:, :h, :w]} for lg, (h, w) in zip(logits, sizes)]
 
 
@@ -68,12 +67,3 @@ def _register(arch: str) -> None:
 
 for _arch in ARCHS:
     _register(_arch)
-
-
-def encoder_matches_backbone(model: SMPSegmenter, backbone: nn.Module, x: torch.Tensor) -> bool:
-    """True when the smp encoder's deepest features equal our backbone's on ``x`` (used in
-    tests to show both start from the same weights)."""
-    with torch.no_grad():
-        ours = backbone(x)[backbone.last]
-        theirs = model.net.encoder(x)[-1]
-    return ours.shape == theirs.shape and torch.allclose(ours, theirs, atol=1e-4)
