@@ -41,6 +41,12 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def _row_key(row: dict) -> tuple:
+    """What a row records: training losses or an evaluation, at one step. A resumed run that
+    logs a step again replaces the old row, so the log equals the uninterrupted run's."""
+    return row.get("step"), any(str(k).startswith("val/") for k in row)
+
+
 class RunLogger:
     """Collects rows and writes ``metrics.jsonl``, ``metrics.csv`` and TensorBoard scalars."""
 
@@ -78,7 +84,13 @@ class RunLogger:
         if not self.enabled:
             return
         row = {k: _plain(v) for k, v in row.items()}
-        self.rows.append(row)
+        key = _row_key(row)
+        if self.rows and _row_key(self.rows[-1]) == key:  # the same step logged again after a resume
+            self.rows[-1] = row
+        elif any(_row_key(r) == key for r in self.rows[-8:]):
+            self.rows = [r for r in self.rows if _row_key(r) != key] + [row]
+        else:
+            self.rows.append(row)
         if self._tb is not None:
             step = int(row.get("step", len(self.rows)))
             for k, v in row.items():

@@ -22,3 +22,15 @@ def fresh_run_name(out_dir: str | Path, name: str) -> str:
     while holds_a_run(Path(out_dir) / f"{name}{k}") or (Path(out_dir) / f"{name}{k}").is_file():
         k += 1
     return f"{name}{k}"
+
+
+def remove_stale_temps(run_dir: str | Path) -> list[Path]:
+    """Delete the temporary files that an atomic write killed mid-way left in ``run_dir``
+    (``.last.pt.<random>.tmp``, ...): the run about to write there is their only owner.
+    Returns what was removed."""
+    removed = []
+    for p in Path(run_dir).glob(".*.tmp"):
+        if p.is_file():
+            p.unlink()
+            removed.append(p)
+    return removed

@@ -51,7 +51,7 @@ from .feature_cache import attach_feature_caches
 from .hook import StepContext, epoch_hooks
 from .logging import RunLogger, progress, quiet_mode
 from .optim import build_ema, build_optimizer, build_scheduler
-from .rundir import fresh_run_name
+from .rundir import fresh_run_name, remove_stale_temps
 
 
 class TrainingError(UserError):
@@ -150,6 +150,7 @@ class Trainer:
         self.hooks = epoch_hooks(self.net) + list(hooks)
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            remove_stale_temps(self.run_dir)
             save_config(cfg, self.run_dir / "config.yaml")
         rows = RunLogger.read_rows(self.run_dir, self.step) if path is not None and self.is_main else []
         self.logger = RunLogger(self.run_dir, enabled=self.is_main, rows=rows)
@@ -215,8 +216,10 @@ class Trainer:
         self._check_finite()
         state = self._state()  # every rank takes part in gathering the RNG states
         if self.is_main:
+            # the log first: a kill between the two leaves rows ahead of the checkpoint, which a
+            # resume drops (RunLogger.read_rows), never a checkpoint ahead of its rows
+            self.logger.flush()
             save_checkpoint(self.run_dir / name, state)
-            self.logger.flush()  # the logs never lag behind the checkpoint a resume starts from
 
     # ------------------------------------------------------------------------ stepping
 
