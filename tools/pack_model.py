@@ -6,8 +6,8 @@ plus config, classes, task, version and metrics. Loads like any checkpoint
     python tools/pack_model.py runs/yolov1_bccd/best.pt visionkit/assets/default_detector.pt [--calibrate val]
 
 ``--calibrate SPLIT`` (detectors) scores the checkpoint on that split of its own config's data
-and stores the score threshold of best class-mean F1 as ``conf``: ``visionkit detect`` starts
-from it when no ``--conf`` is given.
+and stores the score threshold of best class-mean F1 as ``conf``: the default ``conf`` of
+``visionkit detect``, ``load_model(...).predict`` and the model's exports (``visionkit.api``).
 """
 
 from __future__ import annotations
