@@ -38,7 +38,8 @@ def calibrate(src: str | Path, split: str) -> dict:
     from visionkit.engine.evaluator import evaluate_checkpoint
 
     ckpt = load_checkpoint(src, task="detection")  # a one-line error for any other task
-    cfg = build_config(ckpt["config"], ["eval.metric=voc07", "quiet=true"])
+    # scored at the NMS IoU and cap that prediction uses: the model's own, whatever eval says
+    cfg = build_config(ckpt["config"], ["eval.metric=voc07", "eval.nms_iou=null", "eval.max_det=null", "quiet=true"])
     res, _ = evaluate_checkpoint(cfg, src, split)
     return {"conf": res.metrics["F1_conf"], "conf_calibration": {"split": split, "F1": res.metrics["F1"], "mAP": res.metrics["mAP"]}}
 
