@@ -147,7 +147,9 @@ class Predictor:
     def __init__(self, model, cfg, classes, device=torch.device("cpu"), name: str = "", cat_ids=None, fuse: bool = True,
                  channels_last: bool | None = None, recommended_conf: float | None = None):
         """``recommended_conf``: a detector's calibrated score threshold (the default ``conf``
-        of every call; :data:`DEFAULT_CONF` when None). ``channels_last`` (default: on CPU only) stores conv weights and inputs NHWC, which
+        of every call; :data:`DEFAULT_CONF` when None).
+
+        ``channels_last`` (default: on CPU only) stores conv weights and inputs NHWC, which
         oneDNN's convolutions run faster: forward time 0.83x for the default detector at 448²,
         0.73x for FCN-8s at 160², 0.98x for Faster R-CNN at 320² (1 thread, BN fused, measured
         for issue #9 on a busy 2-core CPU). Not measured on CUDA, so off there by default."""
@@ -176,8 +178,8 @@ class Predictor:
         Detection: ``conf`` (default :attr:`conf`: the calibrated one, else
         :data:`DEFAULT_CONF`), ``iou`` and ``max_det`` (default: the model's own) and
         ``classes`` (keep only those labels, 1..K) are this call's thresholds, passed to the
-        model's post-processing; the model is not changed. ``augment`` (detection) merges the model's
-        answers on the image and on the flips it was trained with
+        model's post-processing; the model is not changed. ``augment`` (detection) merges the
+        model's answers on the image and on the flips it was trained with
         (:class:`~visionkit.models.detection.tta.FlipTTA`): one forward pass per view.
 
         ``workers > 0`` decodes and letterboxes the next images in that many threads while the

@@ -45,8 +45,8 @@ def export_meta(model: nn.Module, cfg, classes, ckpt: dict | None = None) -> dic
     ckpt = ckpt or {}
     meta = {"config": to_dict(cfg), "task": getattr(model, "task", "") or cfg.task, "classes": list(classes),
             "conf": ckpt.get("conf"), "cat_ids": ckpt.get("cat_ids")}
-    t = getattr(model, "thresholds", None)
-    meta.update(score_thresh=t and t.conf, nms_thresh=t and t.iou, max_det=t and t.max_det)
+    t = getattr(model, "thresholds", None)  # a detector's
+    meta.update(score_thresh=t.conf if t else None, nms_thresh=t.iou if t else None, max_det=t.max_det if t else None)
     return meta
 
 

@@ -82,9 +82,13 @@ def test_merge_thresholds_default_to_the_detectors_own():
 def test_each_view_gets_the_calls_thresholds_and_the_merge_uses_them(monkeypatch):
     from visionkit.models.detection import tta as tta_mod
 
-    merged = []
-    real = tta_mod.merge_detections
-    monkeypatch.setattr(tta_mod, "merge_detections", lambda views, iou, max_det, vote: merged.append((iou, max_det)) or real(views, iou, max_det, vote))
+    merged, real = [], tta_mod.merge_detections
+
+    def spy(views, iou, max_det, vote):
+        merged.append((iou, max_det))
+        return real(views, iou, max_det, vote)
+
+    monkeypatch.setattr(tta_mod, "merge_detections", spy)
     det = OneBoxDetector(Thresholds(iou=0.3, max_det=7))
     tta = FlipTTA(det, flips=["h", "v"]).eval()
     tta([torch.rand(3, 16, 16)], conf=0.4, iou=0.6, max_det=2, classes=[1])
