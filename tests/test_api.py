@@ -161,3 +161,16 @@ def test_prefetch_stays_bounded_and_stops_early():
     assert len(pulled) <= 3 + 4  # at most `ahead` items beyond what was consumed
     gen.close()  # stopping early neither hangs nor pulls the rest
     assert len(pulled) < 100
+
+
+def test_one_predictor_serves_threads_with_different_thresholds(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.cli.test_predict import _checkpoint
+
+    pred = load_model(_checkpoint(tmp_path / "det.pt"), device="cpu")
+    img = np.random.default_rng(1).integers(0, 255, (90, 120, 3), dtype=np.uint8)
+    asks = [{"conf": 0.0, "max_det": 3}, {"conf": 0.0}] * 4
+    with ThreadPoolExecutor(4) as pool:
+        counts = list(pool.map(lambda kw: len(pred.predict(img, **kw)[0].scores), asks))
+    assert counts[0::2] == [3] * 4 and min(counts[1::2]) == max(counts[1::2]) > 3
