@@ -5,21 +5,28 @@ import pytest
 import torch
 from torch import nn
 
-from visionkit.api import Predictor, Result, prefetch, set_thresholds
+from visionkit.api import DEFAULT_CONF, Predictor, Result, load_model, prefetch
 from visionkit.config import build_config
 
 
 class FixedDetector(nn.Module):
-    """Returns one box covering the centre half of whatever (letterboxed) input it gets."""
+    """Returns one box (score 0.9, class 2) covering the centre half of whatever (letterboxed)
+    input it gets, if ``conf`` and ``classes`` let it through; ``calls`` records the thresholds."""
 
     task = "detection"
-    score_thresh = 0.5
 
-    def forward(self, images):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def forward(self, images, conf=None, iou=None, max_det=None, classes=None):
+        self.calls.append({"conf": conf, "iou": iou, "max_det": max_det, "classes": classes})
         out = []
         for im in images:
             h, w = im.shape[-2:]
-            out.append({"boxes": torch.tensor([[w / 4, h / 4, 3 * w / 4, 3 * h / 4]]), "labels": torch.tensor([2]), "scores": torch.tensor([0.9])})
+            keep = 0.9 > (conf or 0) and (classes is None or 2 in classes)
+            out.append({"boxes": torch.tensor([[w / 4, h / 4, 3 * w / 4, 3 * h / 4]])[:int(keep)],
+                        "labels": torch.tensor([2])[:int(keep)], "scores": torch.tensor([0.9])[:int(keep)]})
         return out
 
 
@@ -61,11 +68,36 @@ def test_masks_are_cropped_and_resized_to_the_original():
     assert (res.mask[:24] == 0).all() and (res.mask[27:] == 1).all()
 
 
-def test_set_thresholds_reaches_every_submodule():
-    m = nn.Sequential(FixedDetector())
-    set_thresholds(m, conf=0.1)
-    assert m[0].score_thresh == 0.1
+def test_thresholds_are_passed_per_call_with_the_documented_defaults():
+    det = FixedDetector()
+    pred = _predictor(det)
+    img = np.zeros((50, 100, 3), np.uint8)
+    assert len(pred.predict(img, conf=0.95)[0].boxes) == 0
+    assert len(pred.predict(img, classes=[1])[0].boxes) == 0
+    assert len(pred.predict(img)[0].boxes) == 1  # nothing stuck from the calls before
+    assert det.calls == [{"conf": 0.95, "iou": None, "max_det": None, "classes": None},
+                         {"conf": DEFAULT_CONF, "iou": None, "max_det": None, "classes": [1]},
+                         {"conf": DEFAULT_CONF, "iou": None, "max_det": None, "classes": None}]
+    calibrated = Predictor(det, build_config({"data": {"img_size": 64}}), ["a", "b"], recommended_conf=0.4)
+    calibrated.predict(img, iou=0.6, max_det=5)
+    assert det.calls[-1] == {"conf": 0.4, "iou": 0.6, "max_det": 5, "classes": None}
 
+
+def test_a_conf_given_once_does_not_stick(tmp_path):
+    """A real detector through the API: after a call at conf=0.9, a call without conf gives
+    what a fresh predictor gives, and the model's own thresholds are unchanged."""
+    from tests.cli.test_predict import _checkpoint
+
+    ckpt = _checkpoint(tmp_path / "det.pt")
+    img = np.random.default_rng(0).integers(0, 255, (90, 120, 3), dtype=np.uint8)
+    pred = load_model(ckpt, device="cpu")
+    before = pred.model.thresholds
+    capped = pred.predict(img, conf=0.0, max_det=5)[0]
+    none = pred.predict(img, conf=0.9)[0]
+    again = pred.predict(img, conf=0.0)[0]
+    assert len(capped.scores) == 5 and len(none.scores) == 0 and len(again.scores) > 5  # max_det=5 did not stick
+    np.testing.assert_array_equal(again.scores, load_model(ckpt, device="cpu").predict(img, conf=0.0)[0].scores)
+    assert pred.model.thresholds == before
 
 def test_errors_become_results_not_exceptions():
     res = list(_predictor(FixedDetector()).stream(["/nonexistent.jpg", np.zeros((8, 8, 3), np.uint8)]))
@@ -129,3 +161,16 @@ def test_prefetch_stays_bounded_and_stops_early():
     assert len(pulled) <= 3 + 4  # at most `ahead` items beyond what was consumed
     gen.close()  # stopping early neither hangs nor pulls the rest
     assert len(pulled) < 100
+
+
+def test_one_predictor_serves_threads_with_different_thresholds(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.cli.test_predict import _checkpoint
+
+    pred = load_model(_checkpoint(tmp_path / "det.pt"), device="cpu")
+    img = np.random.default_rng(1).integers(0, 255, (90, 120, 3), dtype=np.uint8)
+    asks = [{"conf": 0.0, "max_det": 3}, {"conf": 0.0}] * 4
+    with ThreadPoolExecutor(4) as pool:
+        counts = list(pool.map(lambda kw: len(pred.predict(img, **kw)[0].scores), asks))
+    assert counts[0::2] == [3] * 4 and min(counts[1::2]) == max(counts[1::2]) > 3

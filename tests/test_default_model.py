@@ -44,6 +44,28 @@ def test_default_detector_same_boxes_channels_last_and_workers(monkeypatch):
         assert np.array_equal(x.labels, y.labels) and np.allclose(x.boxes, y.boxes, atol=0.05)
 
 
+def test_api_and_cli_share_the_default_threshold(monkeypatch, tmp_path):
+    """``load_model(...).predict(img)`` and ``visionkit detect img`` without ``--conf`` give the
+    same boxes: one default (the calibrated conf in the weights, else api.DEFAULT_CONF)."""
+    import json
+
+    import numpy as np
+
+    from visionkit.api import DEFAULT_CONF
+    from visionkit.cli import main
+    from visionkit.cli.predict import DEFAULT_CONF as CLI_HELP_CONF
+
+    monkeypatch.setenv("VISIONKIT_OFFLINE", "1")
+    assert CLI_HELP_CONF == DEFAULT_CONF
+    model = load_model("default-detector", device="cpu")
+    assert model.conf == DEFAULT_CONF == 0.25  # the bundled weights store no calibrated conf
+    (res,) = model.predict(SAMPLE)
+    assert main(["detect", str(SAMPLE), "--out", str(tmp_path), "--device", "cpu", "-q", "--no-save"]) == 0
+    cli = json.loads((tmp_path / "predictions.json").read_text())
+    assert len(cli) == len(res.scores) and 5 <= len(cli) < 20  # ground truth: 17 RBC, 1 WBC
+    np.testing.assert_allclose(sorted(p["score"] for p in cli), np.sort(res.scores), atol=1e-4)
+
+
 def test_default_segmenter_ships_compact():
     path = ASSETS / BUILTIN["default-segmenter"][0]
     assert path.is_file() and path.stat().st_size < 20e6

@@ -40,12 +40,29 @@ def test_export_stores_config_classes_and_thresholds(tmp_path, fmt):
     assert meta["score_thresh"] == 0.0 and meta["nms_thresh"] == 0.5 and meta["max_det"] == 100
 
 
+def test_export_meta_records_the_thresholds_the_graph_holds():
+    """The detector's own defaults, not the first submodule with a like-named attribute (the
+    torchvision peer's RPN has ``nms_thresh`` 0.7 and ``score_thresh`` 0.0)."""
+    import tests.models.tiny  # noqa: F401
+    from visionkit.config import build_config
+    from visionkit.exported import export_meta
+    from visionkit.registry import MODELS
+
+    model = MODELS.build("torchvision_faster_rcnn", num_classes=3, backbone="tiny_test", pretrained=False, img_size=128,
+                         score_thresh=0.02, nms_thresh=0.45, max_det=7)
+    meta = export_meta(model, build_config({"task": "detection"}), ["a", "b", "c"], {"conf": 0.3})
+    assert (meta["score_thresh"], meta["nms_thresh"], meta["max_det"], meta["conf"]) == (0.02, 0.45, 7, 0.3)
+    seg = MODELS.build("fcn", num_classes=2, backbone="tiny_test", pretrained=False, fc_channels=0)
+    meta = export_meta(seg, build_config({"task": "segmentation"}), ["a", "b"])
+    assert (meta["score_thresh"], meta["nms_thresh"], meta["max_det"]) == (None, None, None)
+
+
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
 @pytest.mark.parametrize("task", ["detection", "segmentation"])
 def test_predictor_on_an_export_matches_the_checkpoint(tmp_path, fmt, task, images):
     ckpt, out = _export(tmp_path, fmt, task)
-    ref = load_model(ckpt, device="cpu").predict(images / "a.jpg")[0]
-    got = load_model(out).predict(images / "a.jpg")[0]
+    ref = load_model(ckpt, device="cpu").predict(images / "a.jpg", conf=0.0)[0]
+    got = load_model(out).predict(images / "a.jpg", conf=0.0)[0]
     assert got.names == ref.names and got.task == task
     if task == "detection":
         assert len(ref.boxes) > 0
@@ -60,12 +77,14 @@ def test_predictor_on_an_export_matches_the_checkpoint(tmp_path, fmt, task, imag
 def test_export_thresholds_conf_and_max_det_filter_and_iou_is_fixed(tmp_path, images):
     _, out = _export(tmp_path)
     pred = load_model(out)
-    all_ = pred.predict(images / "a.jpg")[0]
+    all_ = pred.predict(images / "a.jpg", conf=0.0)[0]
     assert len(all_.scores) > 3
     conf = float(np.sort(all_.scores)[-3])
     top = pred.predict(images / "a.jpg", conf=conf)[0]
     assert len(top.scores) == 3 and top.scores.min() >= conf
     assert len(pred.predict(images / "a.jpg", conf=0.0, max_det=2)[0].scores) == 2
+    assert set(pred.predict(images / "a.jpg", conf=0.0, classes=[2])[0].labels) == {2}
+    assert len(pred.predict(images / "a.jpg", conf=0.0)[0].scores) == len(all_.scores)  # nothing stuck
     assert len(pred.predict(images / "a.jpg", conf=0.0, iou=0.5)[0].scores) > 0  # the exported value: fine
     with pytest.raises(UserError, match="NMS IoU is fixed at export"):
         pred.predict(images / "a.jpg", iou=0.3)

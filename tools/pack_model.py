@@ -6,8 +6,8 @@ plus config, classes, task, version and metrics. Loads like any checkpoint
     python tools/pack_model.py runs/yolov1_bccd/best.pt visionkit/assets/default_detector.pt [--calibrate val]
 
 ``--calibrate SPLIT`` (detectors) scores the checkpoint on that split of its own config's data
-and stores the score threshold of best class-mean F1 as ``conf``: ``visionkit detect`` starts
-from it when no ``--conf`` is given.
+and stores the score threshold of best class-mean F1 as ``conf``: the default ``conf`` of
+``visionkit detect``, ``load_model(...).predict`` and the model's exports (``visionkit.api``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def calibrate(src: str | Path, split: str) -> dict:
     from visionkit.engine.evaluator import evaluate_checkpoint
 
     ckpt = load_checkpoint(src, task="detection")  # a one-line error for any other task
-    cfg = build_config(ckpt["config"], ["eval.metric=voc07", "quiet=true"])
+    # scored at the NMS IoU and cap that prediction uses: the model's own, whatever eval says
+    cfg = build_config(ckpt["config"], ["eval.metric=voc07", "eval.nms_iou=null", "eval.max_det=null", "quiet=true"])
     res, _ = evaluate_checkpoint(cfg, src, split)
     return {"conf": res.metrics["F1_conf"], "conf_calibration": {"split": split, "F1": res.metrics["F1"], "mAP": res.metrics["mAP"]}}
 

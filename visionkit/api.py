@@ -10,6 +10,13 @@ Images are decoded with OpenCV (in worker threads, overlapping the model, with
 ``workers=N``), letterboxed to the model's training size, run in batches under
 ``torch.inference_mode``, and the outputs are mapped back to each original image.
 Bad inputs do not stop a run: their :class:`Result` has ``error`` set and no predictions.
+
+A detector's thresholds are arguments of each call (``predict(img, conf=0.5, iou=0.6,
+max_det=50, classes=[2])``), passed to the model's own post-processing; nothing is stored, so a
+value given once does not stick. The defaults are the ones ``visionkit detect`` and exported
+models use: ``conf`` is the operating point stored in the weights (``tools/pack_model.py
+--calibrate``), else :data:`DEFAULT_CONF`; ``iou`` and ``max_det`` are the model's own
+(``model.nms_thresh``/``model.max_det`` of its config).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from .registry import model_task
 from .sources import Item, iter_sources, load_item
 
 ASSETS = Path(__file__).parent / "assets"
+DEFAULT_CONF = 0.25  # a detector's score threshold when its weights store none (Ultralytics' predict default)
 # bundled models: name -> (file in visionkit/assets, task, the config that reproduces it)
 BUILTIN = {
     "default-detector": ("default_detector.pt", "detection", "configs/yolov1_bccd.yaml"),
@@ -136,18 +144,13 @@ def load_model(name_or_checkpoint: str | Path = "default-detector", device: str 
                      recommended_conf=ckpt.get("conf"))  # "conf": set by tools/pack_model.py --calibrate
 
 
-def set_thresholds(model: torch.nn.Module, conf=None, iou=None, max_det=None) -> None:
-    """Set score/NMS thresholds and the detection cap on every part of ``model`` that has them."""
-    for m in model.modules():
-        for attr, value in (("score_thresh", conf), ("nms_thresh", iou), ("max_det", max_det)):
-            if value is not None and hasattr(m, attr):
-                setattr(m, attr, value)
-
-
 class Predictor:
     def __init__(self, model, cfg, classes, device=torch.device("cpu"), name: str = "", cat_ids=None, fuse: bool = True,
                  channels_last: bool | None = None, recommended_conf: float | None = None):
-        """``channels_last`` (default: on CPU only) stores conv weights and inputs NHWC, which
+        """``recommended_conf``: a detector's calibrated score threshold (the default ``conf``
+        of every call; :data:`DEFAULT_CONF` when None).
+
+        ``channels_last`` (default: on CPU only) stores conv weights and inputs NHWC, which
         oneDNN's convolutions run faster: forward time 0.83x for the default detector at 448²,
         0.73x for FCN-8s at 160², 0.98x for Faster R-CNN at 320² (1 thread, BN fused, measured
         for issue #9 on a busy 2-core CPU). Not measured on CUDA, so off there by default."""
@@ -163,6 +166,7 @@ class Predictor:
         self.task = getattr(model, "task", "") or model_task(cfg)
         self.img_size, self.resize = cfg.data.img_size, cfg.data.resize
         self.recommended_conf = recommended_conf  # a detector's F1-optimal score threshold, when known
+        self.conf = DEFAULT_CONF if recommended_conf is None else float(recommended_conf)  # the default of every call
 
     def predict(self, source, **kwargs) -> list[Result]:
         """Predictions for every image of ``source`` (see :meth:`stream` for the options)."""
@@ -171,8 +175,12 @@ class Predictor:
     def stream(self, source, conf=None, iou=None, max_det=None, imgsz=None, classes: Sequence[int] | None = None,
                batch: int = 1, keep_image: bool = True, workers: int = 0, augment: bool = False) -> Iterator[Result]:
         """Yield one :class:`Result` per input image, in order, ``batch`` images per forward.
-        ``classes`` keeps only those labels (1..K). ``augment`` (detection) merges the model's
-        answers on the image and on the flips it was trained with
+
+        Detection: ``conf`` (default :attr:`conf`: the calibrated one, else
+        :data:`DEFAULT_CONF`), ``iou`` and ``max_det`` (default: the model's own) and
+        ``classes`` (keep only those labels, 1..K) are this call's thresholds, passed to the
+        model's post-processing; the model is not changed. ``augment`` (detection) merges the
+        model's answers on the image and on the flips it was trained with
         (:class:`~visionkit.models.detection.tta.FlipTTA`): one forward pass per view.
 
         ``workers > 0`` decodes and letterboxes the next images in that many threads while the
@@ -182,7 +190,10 @@ class Predictor:
         results are the same, in the same order, bad items included, as with ``workers=0``
         (everything in this thread, one image after the other)."""
         model = self._augmented() if augment else self.model
-        set_thresholds(model, conf, iou, max_det)
+        post = {}
+        if self.task == "detection":
+            post = {"conf": self.conf if conf is None else conf, "iou": iou, "max_det": max_det,
+                    "classes": list(classes) if classes else None}
         size, batch = imgsz or self.img_size, max(batch, 1)
         items = iter_sources(source, decode=workers <= 0)
         prepare = partial(_prepare, size=size, resize=self.resize)
@@ -194,15 +205,15 @@ class Predictor:
             pending: list[tuple] = []
             for item, tensor, meta in prepared:
                 if item.error:
-                    yield from self._run(model, pending, classes, keep_image)
+                    yield from self._run(model, pending, post, keep_image)
                     pending = []
                     yield Result(item.name, self.task, self.names, error=item.error)
                     continue
                 pending.append((item, tensor, meta))
                 if len(pending) >= batch:
-                    yield from self._run(model, pending, classes, keep_image)
+                    yield from self._run(model, pending, post, keep_image)
                     pending = []
-            yield from self._run(model, pending, classes, keep_image)
+            yield from self._run(model, pending, post, keep_image)
         finally:  # the caller may stop early: stop the threads, release an open video capture
             if workers > 0:
                 prepared.close()
@@ -217,8 +228,9 @@ class Predictor:
         return FlipTTA(self.model, training_flips(self.cfg.data.augment)).eval()
 
     @torch.inference_mode()
-    def _run(self, model, prepared: list[tuple], classes, keep_image: bool) -> Iterator[Result]:
-        """The model on a batch of ``(item, tensor, meta)``; predictions in original pixels."""
+    def _run(self, model, prepared: list[tuple], post: dict, keep_image: bool) -> Iterator[Result]:
+        """The model on a batch of ``(item, tensor, meta)`` with this call's thresholds
+        ``post``; predictions in original pixels."""
         from .data.transforms import boxes_to_original
 
         if not prepared:
@@ -228,16 +240,13 @@ class Predictor:
         batch = torch.stack(tensors).to(self.device) if same else [t.to(self.device) for t in tensors]
         if self.channels_last and same:
             batch = batch.contiguous(memory_format=torch.channels_last)
-        outputs = model(batch)
+        outputs = model(batch, **post)
         for item, out, meta in zip(items, outputs, metas):
             res = Result(item.name, self.task, self.names, item.image if keep_image else None)
             if "boxes" in out:
-                keep = torch.ones_like(out["labels"], dtype=torch.bool)
-                if classes:
-                    keep = torch.isin(out["labels"], torch.as_tensor(list(classes), device=out["labels"].device))
-                res.boxes = boxes_to_original(out["boxes"][keep].float().cpu(), meta).numpy()
-                res.labels = out["labels"][keep].cpu().numpy()
-                res.scores = out["scores"][keep].float().cpu().numpy()
+                res.boxes = boxes_to_original(out["boxes"].float().cpu(), meta).numpy()
+                res.labels = out["labels"].cpu().numpy()
+                res.scores = out["scores"].float().cpu().numpy()
             if "masks" in out:
                 res.mask = _mask_to_original(out, meta)
             if "captions" in out:

@@ -128,9 +128,10 @@ class EvalConfig:
     metric: str = ""  # voc07 | voc | coco | miou | bleu | fid ; empty = task default
     iou: float = 0.5
     iou_mode: str = "voc"  # voc (inclusive pixels, +1) | continuous (pycocotools)
-    conf: float = 0.001
-    nms_iou: float = 0.5
-    max_det: int = 100
+    # detection, the operating point of every model call while scoring (see engine/evaluator.py):
+    conf: float = 0.01  # low, as mAP needs the whole precision/recall curve; the value every reported mAP used
+    nms_iou: Optional[float] = None  # None: the model's own (model.nms_thresh)
+    max_det: Optional[int] = None  # None: the model's own (model.max_det)
     batch_size: int = 0  # 0 = data.batch_size
     tta: list[str] = field(default_factory=list)  # detection: flip views merged with the original (h, v, hv)
     tta_vote: bool = True  # detection TTA: box voting after the merge NMS

@@ -5,7 +5,8 @@ was trained at: letterbox first, as :func:`visionkit.data.transforms.preprocess`
 returns plain tensors:
 
 * detection: ``boxes`` (M×4 xyxy pixels of the input), ``scores`` (M), ``labels`` (M, 1..K)
-  for the first image, post-processing (NMS) included;
+  for the first image, post-processing included at the model's default thresholds
+  (``model.thresholds``, stored in the file's metadata by :func:`visionkit.exported.export_meta`);
 * segmentation / classification: ``logits``.
 
 Both formats are produced by tracing. The traced graph fixes the input size (detectors decode
@@ -32,7 +33,7 @@ TASKS = ("detection", "segmentation", "classification")
 
 
 class ExportWrapper(nn.Module):
-    """The model's eval-mode output as plain tensors, for tracing."""
+    """The model's eval-mode output, at its default thresholds, as plain tensors, for tracing."""
 
     def __init__(self, model: nn.Module, task: str):
         super().__init__()

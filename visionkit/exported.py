@@ -6,9 +6,11 @@ trained checkpoint runs: ``visionkit detect``/``segment``, :func:`visionkit.load
 class names, a detector's calibrated score threshold and COCO category ids (ONNX
 ``metadata_props`` key ``visionkit``; a TorchScript extra file ``visionkit.json``). An
 :class:`ExportedModel` is a parameter-free :class:`torch.nn.Module` with the eval-mode
-interface of the model it came from, ``model(batch) -> list[dict]``, so the predictor and the
-evaluator need no special path. The graph's input size and NMS IoU are fixed at export; a
-higher score threshold and a lower detection cap are applied to its output.
+interface of the model it came from, ``model(batch, conf=, iou=, max_det=, classes=) ->
+list[dict]``, so the predictor and the evaluator need no special path. The graph holds the
+model's default thresholds (``score_thresh``, ``nms_thresh``, ``max_det`` in the metadata): its
+input size and NMS IoU are fixed at export (another ``iou`` is refused); a call's higher
+``conf``, lower ``max_det`` and ``classes`` are applied to its output.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch
 from torch import nn
 
 from .errors import UserError, WeightsError
+from .models.detection.postprocess import Thresholds, keep_classes
 from .registry import model_task
 
 META_KEY = "visionkit"
@@ -34,15 +37,17 @@ def is_exported(path: str | Path) -> bool:
 
 
 def export_meta(model: nn.Module, cfg, classes, ckpt: dict | None = None) -> dict:
-    """What the runtime needs beside the graph (see the module docstring); the thresholds are
-    read from ``model``, the values the traced graph holds."""
+    """What the runtime needs beside the graph (see the module docstring). A detector's
+    thresholds are its defaults, ``model.thresholds``: the values the traced graph holds
+    (``None`` for other tasks); ``conf`` is the calibrated operating point, if the checkpoint
+    has one."""
     from .config import to_dict
 
     ckpt = ckpt or {}
     meta = {"config": to_dict(cfg), "task": getattr(model, "task", "") or model_task(cfg), "classes": list(classes),
             "conf": ckpt.get("conf"), "cat_ids": ckpt.get("cat_ids")}
-    for attr in ("score_thresh", "nms_thresh", "max_det"):
-        meta[attr] = next((getattr(m, attr) for m in model.modules() if isinstance(getattr(m, attr, None), (int, float))), None)
+    t = getattr(model, "thresholds", None)  # a detector's
+    meta.update(score_thresh=t.conf if t else None, nms_thresh=t.iou if t else None, max_det=t.max_det if t else None)
     return meta
 
 
@@ -81,29 +86,24 @@ class ExportedModel(nn.Module):
 
         self.path, self.task, self.img_hw = str(path), task, tuple(img_hw)
         self._run = load_exported(path, threads, spin=False)  # the caller decodes images between calls
-        self.score_thresh, self.max_det = float(score_thresh), int(max_det)
-        self._nms = nms_thresh
-
-    @property
-    def nms_thresh(self) -> float | None:
-        return self._nms
-
-    @nms_thresh.setter
-    def nms_thresh(self, value: float) -> None:
-        if self._nms is not None and abs(float(value) - self._nms) > 1e-9:
-            raise UserError(f"{self.path}: the NMS IoU is fixed at export ({self._nms}); re-export the checkpoint to change it")
+        self.nms_fixed = nms_thresh is not None
+        self.thresholds = Thresholds(float(score_thresh), 0.5 if nms_thresh is None else float(nms_thresh), int(max_det))
 
     def train(self, mode: bool = True) -> "ExportedModel":
         if mode:
             raise UserError(f"{self.path}: an exported model runs inference only; train its checkpoint instead")
         return super().train(False)
 
-    def forward(self, images) -> list[dict]:
+    def forward(self, images, *, conf: float | None = None, iou: float | None = None, max_det: int | None = None,
+                classes: list[int] | None = None) -> list[dict]:
         if self.training:
             raise UserError(f"{self.path}: an exported model runs inference only")
-        return [self._one(img) for img in images]  # the graph was traced at batch 1
+        if iou is not None and self.nms_fixed and abs(float(iou) - self.thresholds.iou) > 1e-9:
+            raise UserError(f"{self.path}: the NMS IoU is fixed at export ({self.thresholds.iou}); re-export the checkpoint to change it")
+        post = self.thresholds.override(conf, None, max_det, classes)
+        return [self._one(img, post) for img in images]  # the graph was traced at batch 1
 
-    def _one(self, image: torch.Tensor) -> dict:
+    def _one(self, image: torch.Tensor, post: Thresholds) -> dict:
         if tuple(image.shape[-2:]) != self.img_hw:
             raise UserError(f"{self.path}: exported for {self.img_hw[0]}x{self.img_hw[1]} inputs, got "
                             f"{image.shape[-2]}x{image.shape[-1]}; re-export with --imgsz or drop --imgsz")
@@ -111,9 +111,10 @@ class ExportedModel(nn.Module):
         outs = [torch.from_numpy(np.asarray(o)) for o in self._run(x)]
         if self.task == "detection":
             boxes, scores, labels = outs
-            keep = scores >= self.score_thresh
-            order = scores[keep].argsort(descending=True)[: self.max_det]
-            return {"boxes": boxes[keep][order], "scores": scores[keep][order], "labels": labels[keep][order].long()}
+            labels = labels.long()
+            keep = (scores >= post.conf) & keep_classes(labels, post.classes)
+            order = scores[keep].argsort(descending=True)[: post.max_det]
+            return {"boxes": boxes[keep][order], "scores": scores[keep][order], "labels": labels[keep][order]}
         logits = outs[0][0]
         if self.task == "segmentation":
             return {"logits": logits, "masks": logits.argmax(0)}

@@ -125,7 +125,7 @@ class _Canned(torch.nn.Module):
         super().__init__()
         self.task = task
 
-    def forward(self, images):
+    def forward(self, images, **thresholds):  # canned scores, all above eval.conf
         out = []
         for im in images:
             i = int(im[0, 0, 0])

@@ -20,13 +20,15 @@ CPU = torch.device("cpu")
 
 
 class Lookup(nn.Module):
-    """Returns the i-th canned prediction for the i-th image (images carry their index)."""
+    """Returns the i-th canned prediction for the i-th image (images carry their index);
+    ``calls`` records the keyword arguments of each call (a detector's thresholds)."""
 
     def __init__(self, preds):
         super().__init__()
-        self.preds = preds
+        self.preds, self.calls = preds, []
 
-    def forward(self, images):
+    def forward(self, images, **kwargs):
+        self.calls.append(kwargs)
         return [self.preds[int(im.flatten()[0])] for im in images]
 
 
@@ -94,6 +96,39 @@ def test_detection_maps_back_to_original_coordinates(tmp_path):
     assert [r["category_id"] for r in json.loads((tmp_path / "by_label.json").read_text())] == [r["category_id"] for r in rows]
     coco = Evaluator("detection", ["cell", "dot"], EvalConfig(metric="coco")).evaluate(Lookup(canned), loader, CPU)
     assert {"AP", "AP50", "AR100"} <= set(coco.metrics) and 0 < coco.metrics["AP50"] <= 1
+
+
+def test_detection_thresholds_come_from_eval_config():
+    canned = [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64), "scores": torch.zeros(0)}]
+    loader = [(torch.stack([_img(0)]), [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}])]
+    model = Lookup(canned)
+    Evaluator("detection", ["a"]).evaluate(model, loader, CPU)
+    Evaluator("detection", ["a"], EvalConfig(conf=0.2, nms_iou=0.6, max_det=7)).evaluate(model, loader, CPU)
+    assert model.calls == [{"conf": 0.01, "iou": None, "max_det": None}, {"conf": 0.2, "iou": 0.6, "max_det": 7}]
+    Evaluator("classification", ["a"]).evaluate(Lookup([{"logits": torch.zeros(1)}]), [(torch.stack([_img(0)]), torch.zeros(1))], CPU)
+
+
+def test_eval_conf_nms_iou_and_max_det_change_a_detectors_scores():
+    """A real (untrained) YOLOv1 scored under different ``eval`` thresholds."""
+    import tests.models.tiny  # noqa: F401
+    from tests.models.detection.test_yolov1 import _four_images
+    from visionkit.registry import MODELS
+
+    torch.manual_seed(0)
+    model = MODELS.build("yolov1", num_classes=3, backbone="tiny_test", pretrained=False, grid=4, img_size=128, score_thresh=0.0)
+    images, targets = _four_images()
+    loader = [(images, targets)]
+
+    def counts(**kw):
+        res = Evaluator("detection", ["a", "b", "c"], EvalConfig(metric="voc07", **kw)).evaluate(model, loader, CPU)
+        return [len(p["scores"]) for p in res.predictions]
+
+    everything = counts(conf=0.0)
+    assert min(everything) > 5
+    assert counts() == [0, 0, 0, 0]  # eval.conf 0.01 is above every score of this untrained model
+    assert counts(conf=0.0, max_det=5) == [5, 5, 5, 5]
+    assert sum(counts(conf=0.0, nms_iou=0.95)) > sum(everything)
+    assert model.thresholds.conf == 0.0 and counts(conf=0.0) == everything  # nothing stuck
 
 
 def test_captioning_bleu():

@@ -28,7 +28,7 @@ class WholeImage(nn.Module):
         super().__init__()
         self.k = k
 
-    def forward(self, images):
+    def forward(self, images, **thresholds):  # scores 0.9..0.5, above eval.conf: no threshold changes them
         out = []
         for im in images:
             h, w = im.shape[-2:]
@@ -79,8 +79,9 @@ def test_eval_tta_wraps_the_detector_and_scores_bccd(data_dir, tmp_path):
     from visionkit.engine.evaluator import evaluate_checkpoint
 
     _, cfg = bccd_checkpoint(tmp_path / "w.pt", data_dir, val="val[:4]")
+    cfg = build_config({**to_dict(cfg), "eval": {"conf": 0.0}})  # an untrained model's scores are all below the default 0.01
     plain, _ = evaluate_checkpoint(cfg, tmp_path / "w.pt", "val")
-    cfg_tta = build_config({**to_dict(cfg), "eval": {"tta": ["h", "v"]}})
+    cfg_tta = build_config({**to_dict(cfg), "eval": {"conf": 0.0, "tta": ["h", "v"]}})
     tta, _ = evaluate_checkpoint(cfg_tta, tmp_path / "w.pt", "val")
     assert len(tta.predictions) == len(plain.predictions) == 4
     assert 0.0 <= tta.metrics["mAP"] <= 1.0

@@ -52,3 +52,20 @@ def test_calibrate_stores_the_f1_optimal_conf_that_detect_then_starts_from(data_
     assert not scores or min(scores) >= packed["conf"] - 1e-3
     assert detect(src) == detect(src, "--conf", "0.25")  # no calibration: Ultralytics' 0.25
 
+
+
+def test_calibration_scores_at_the_nms_and_cap_that_prediction_uses(tmp_path, monkeypatch):
+    """A checkpoint whose stored config says eval.nms_iou 0.5 / max_det 100 (every checkpoint
+    written before those keys were read) is calibrated at the model's own NMS and cap."""
+    from visionkit.engine import evaluator
+    from visionkit.engine.evaluator import EvalResult
+
+    src = _checkpoint(tmp_path / "full.pt")
+    ckpt = load_checkpoint(src)
+    ckpt["config"]["eval"].update(conf=0.001, nms_iou=0.5, max_det=100)
+    torch.save(ckpt, src)
+    seen = []
+    monkeypatch.setattr(evaluator, "evaluate_checkpoint", lambda cfg, weights, split: (
+        seen.append(cfg.eval) or EvalResult({"F1_conf": 0.3, "F1": 0.5, "mAP": 0.4}), None))
+    assert pack_model.calibrate(src, "val")["conf"] == 0.3
+    assert (seen[0].nms_iou, seen[0].max_det, seen[0].conf, seen[0].metric) == (None, None, 0.001, "voc07")

@@ -19,7 +19,7 @@ import click
 
 DEFAULTS = {"detect": "default-detector", "segment": "default-segmenter", "caption": "default-captioner"}
 TASKS = {"detect": "detection", "segment": "segmentation", "caption": "captioning"}
-DEFAULT_CONF = 0.25  # Ultralytics' default, for checkpoints without a calibrated threshold
+DEFAULT_CONF = 0.25  # api.DEFAULT_CONF, written out so that `--help` does not import the API
 
 
 def _options(fn):
@@ -28,10 +28,10 @@ def _options(fn):
         click.option("--weights", "-w", help="A checkpoint trained with visionkit (default: the bundled model)."),
         click.option("--model", "model_name", help="A bundled model name (see `visionkit models`)."),
         click.option("--conf", type=float,
-                     help=f"Minimum score of a detection [default: the model's F1-optimal one when packed with it, else {DEFAULT_CONF}]; "
-                          "scoring with `visionkit eval` keeps the model's own, lower one."),
-        click.option("--iou", type=float, help="NMS IoU threshold."),
-        click.option("--max-det", type=int, help="At most this many detections per image."),
+                     help=f"Minimum score of a detection [default: the model's F1-optimal one when packed with it, else {DEFAULT_CONF}, "
+                          "as in load_model(...).predict]; `visionkit eval` scores at eval.conf, a low one."),
+        click.option("--iou", type=float, help="NMS IoU threshold [default: the model's own]."),
+        click.option("--max-det", type=int, help="At most this many detections per image [default: the model's own]."),
         click.option("--imgsz", type=int, help="Inference size (default: the training size)."),
         click.option("--classes", help="Keep only these classes: names or ids, comma-separated."),
         click.option("--augment", is_flag=True,
@@ -88,8 +88,6 @@ def run_predict(verb: str, sources, weights, model_name, conf, iou, max_det, img
     task = TASKS[verb]
     predictor = load_model(weights or model_name or DEFAULTS[verb], device=device, task=task)
     keep = _class_ids(classes, predictor.names)
-    if conf is None and task == "detection":
-        conf = predictor.recommended_conf or DEFAULT_CONF
     out = Path(out_dir or f"runs/{verb}")
     out.mkdir(parents=True, exist_ok=True)
     total = count_sources(list(sources))

@@ -14,6 +14,12 @@ captioning      captions                                     corpus BLEU        
 generation      images                                       FID (model hook)    fid (min)
 ==============  ===========================================  ==================  =========
 
+A detector is called with the configured operating point, ``model(images, conf=eval.conf,
+iou=eval.nms_iou, max_det=eval.max_det)`` (``None``: the model's own). ``eval.conf`` is low
+(0.01) on purpose, as in Ultralytics' ``val`` (0.001): AP integrates precision over every
+recall level, and a high threshold would cut the low-score tail of the precision/recall curve
+and lower mAP; the deployed threshold is reported as ``F1_conf`` instead.
+
 Under torchrun every rank evaluates its own shard (no padding); counts and confusion matrices
 are summed with ``all_reduce`` and per-image predictions gathered with ``all_gather_object``
 and put back in data-set order (VOC AP breaks score ties by image order), so every rank returns
@@ -229,6 +235,12 @@ class Evaluator:
         self.cfg = cfg or EvalConfig()
         self.ignore_index, self.cat_ids = ignore_index, cat_ids
 
+    def model_kwargs(self) -> dict:
+        """The keyword arguments of each model call: a detector's thresholds from ``eval``."""
+        if self.task != "detection":
+            return {}
+        return {"conf": self.cfg.conf, "iou": self.cfg.nms_iou, "max_det": self.cfg.max_det}
+
     def _accumulator(self, model, device):
         if self.task in ("classification", "segmentation"):
             return _Confusion(self.task, self.classes, self.ignore_index)
@@ -246,6 +258,7 @@ class Evaluator:
         was_training = model.training
         model.eval()
         acc = self._accumulator(model, device)
+        kwargs = self.model_kwargs()
         if isinstance(acc, _Generation) and acc.feats is None:
             return EvalResult({})  # no feature extractor: generating the images would be wasted
         try:
@@ -253,7 +266,7 @@ class Evaluator:
                 images, targets = split_batch(batch)
                 images = to_device(images, device, channels_last)
                 with autocast(device, amp):
-                    preds = model(images)
+                    preds = model(images, **kwargs)
                 if self.task == "generation":
                     acc.update(preds, targets, images)
                 else:

@@ -59,13 +59,27 @@ def test_overfits_four_images_to_map_one():
     assert voc_evaluate(targets, preds, ["a", "b", "c"], metric="voc07")["mAP"] > 0.95
 
 
-def test_predict_time_iou_sets_the_detection_nms_not_the_rpns():
-    from visionkit.api import set_thresholds
-    from visionkit.models.detection.tta import FlipTTA
+def test_per_call_iou_is_the_detections_nms_not_the_rpns(monkeypatch):
+    """A call's ``iou`` reaches the detection NMS only; the RPN keeps its proposal NMS."""
+    import torchvision.ops
 
-    model = _build(rpn_nms_thresh=0.7, nms_thresh=0.5)
-    set_thresholds(model, conf=0.2, iou=0.6, max_det=10)
-    assert model.rpn.proposal_nms_thresh == 0.7  # proposals keep the config's NMS
-    assert (model.roi_heads.score_thresh, model.roi_heads.nms_thresh, model.roi_heads.max_det) == (0.2, 0.6, 10)
-    tta = FlipTTA(model)
-    assert (tta.nms_thresh, tta.max_det) == (0.6, 10)  # the test-time merge follows the detection NMS
+    from visionkit.models.detection import postprocess, rpn
+
+    model = _build(rpn_nms_thresh=0.7, nms_thresh=0.5).eval()
+    seen = []
+    for module in (rpn, postprocess):
+        monkeypatch.setattr(module, "batched_nms", lambda b, s, i, t: seen.append(t) or torchvision.ops.batched_nms(b, s, i, t))
+    with torch.no_grad():
+        model([torch.rand(3, 96, 96)], conf=0.2, iou=0.6, max_det=10)
+    assert seen == [0.7, 0.6]  # proposals, then detections
+    assert model.rpn.nms_thresh == 0.7 and model.thresholds.iou == 0.5  # nothing stored by the call
+
+
+def test_builder_reads_the_necks_public_description():
+    fpn = _build(fpn=True, anchor_sizes=[[24], [48], [96], [160]])
+    assert fpn.neck.in_features == ["c3", "c4", "c5"] and fpn.neck.names == ["c3", "c4", "c5", "pool"]
+    assert fpn.neck.strides == {"c3": 8, "c4": 16, "c5": 32, "pool": 64} and fpn.neck.roi_levels == ["c3", "c4", "c5"]
+    assert fpn.roi_heads.pooler.names == ["c3", "c4", "c5"] and fpn.roi_heads.pooler.stride == 8
+    one = _build(feature="c4", roi_pool="pool")
+    assert one.neck.names == one.neck.roi_levels == ["c4"] and one.neck.strides == {"c4": 16} and one.neck.out_channels == 32
+    assert one.roi_heads.pooler.stride == 16 and list(one.backbone.out_channels) == ["c3", "c4"]  # c5 cut

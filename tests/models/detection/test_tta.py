@@ -3,17 +3,24 @@ import torch
 from torch import nn
 
 from visionkit.errors import ConfigError
+from visionkit.models.detection.postprocess import Thresholds
 from visionkit.models.detection.tta import FlipTTA, merge_detections, unflip_boxes
 
 
 class OneBoxDetector(nn.Module):
-    """Finds the brightest pixel's 10×6 box: a detector whose answer moves with the image."""
+    """Finds the brightest pixel's 10×6 box: a detector whose answer moves with the image.
+    ``calls`` records each call's thresholds."""
 
     task = "detection"
 
-    def forward(self, images, targets=None):
+    def __init__(self, thresholds=Thresholds()):
+        super().__init__()
+        self.thresholds, self.calls = thresholds, []
+
+    def forward(self, images, targets=None, **thresholds):
         if self.training:
             return {"loss": torch.zeros(())}
+        self.calls.append(thresholds)
         out = []
         for img in images:
             flat = int(img.sum(0).argmax())
@@ -66,9 +73,26 @@ def test_training_passes_through_and_bad_flips_are_a_config_error():
 
 
 def test_merge_thresholds_default_to_the_detectors_own():
-    det = OneBoxDetector()
-    det.nms_thresh, det.max_det = 0.3, 7
-    tta = FlipTTA(det)
-    assert (tta.nms_thresh, tta.max_det) == (0.3, 7)
-    assert FlipTTA(OneBoxDetector()).nms_thresh == 0.5
-    assert FlipTTA(det, nms_thresh=0.6).nms_thresh == 0.6
+    det = OneBoxDetector(Thresholds(iou=0.3, max_det=7))
+    assert FlipTTA(det).thresholds == Thresholds(iou=0.3, max_det=7)
+    assert FlipTTA(OneBoxDetector()).thresholds.iou == 0.5
+    assert FlipTTA(det, nms_thresh=0.6).thresholds.iou == 0.6
+
+
+def test_each_view_gets_the_calls_thresholds_and_the_merge_uses_them(monkeypatch):
+    from visionkit.models.detection import tta as tta_mod
+
+    merged, real = [], tta_mod.merge_detections
+
+    def spy(views, iou, max_det, vote):
+        merged.append((iou, max_det))
+        return real(views, iou, max_det, vote)
+
+    monkeypatch.setattr(tta_mod, "merge_detections", spy)
+    det = OneBoxDetector(Thresholds(iou=0.3, max_det=7))
+    tta = FlipTTA(det, flips=["h", "v"]).eval()
+    tta([torch.rand(3, 16, 16)], conf=0.4, iou=0.6, max_det=2, classes=[1])
+    assert det.calls == [{"conf": 0.4, "iou": 0.6, "max_det": 2, "classes": [1]}] * 3 and merged == [(0.6, 2)]
+    det.calls.clear()
+    tta([torch.rand(3, 16, 16)])  # nothing stuck: the defaults again
+    assert det.calls == [{"conf": None, "iou": None, "max_det": None, "classes": None}] * 3 and merged[-1] == (0.3, 7)

@@ -2,6 +2,7 @@ import math
 
 import torch
 
+from visionkit.models.detection.postprocess import Thresholds
 from visionkit.models.detection.yolo_loss import (
     cell_boxes_to_xyxy,
     decode_predictions,
@@ -50,7 +51,7 @@ def test_decoding_inverts_encoding():
     pred = torch.zeros(1, S, S, 5 * B + C)
     pred[..., 0:5] = t[..., 0:5]
     pred[..., 5 * B :] = t[..., 5:]
-    (det,) = decode_predictions(pred, B, [SIZE], SIZE, score_thresh=0.5)
+    (det,) = decode_predictions(pred, B, [SIZE], SIZE, Thresholds(conf=0.5))
     order = torch.argsort(det["boxes"][:, 0])
     assert torch.allclose(det["boxes"][order], torch.tensor(boxes), atol=1e-3)
     assert det["labels"][order].tolist() == [1, 2, 3]

@@ -26,23 +26,28 @@ from ..common import Images, Normalize, batch_images, build_backbone
 from ...data.proposals import default_cache_dir
 from .necks import FPNNeck, ReduceNeck
 from .proposals import SelectiveSearchProposer
-from .roi_heads import Predictor, RoIHeads, RoIPooler, TwoMLPHead
+from .postprocess import Thresholds
+from .roi_heads import BoxPredictor, RoIHeads, RoIPooler, TwoMLPHead
 
 
 class FastRCNN(nn.Module):
     task = "detection"
 
-    def __init__(self, backbone: nn.Module, neck: nn.Module, proposer: SelectiveSearchProposer, roi_heads: RoIHeads):
+    def __init__(self, backbone: nn.Module, neck: nn.Module, proposer: SelectiveSearchProposer, roi_heads: RoIHeads,
+                 thresholds: Thresholds = Thresholds(iou=0.3)):
         super().__init__()
         self.normalize = Normalize()
         self.backbone, self.neck, self.roi_heads = backbone, neck, roi_heads
         self.proposer = proposer
+        self.thresholds = thresholds  # the defaults of conf, iou, max_det, classes
 
-    def forward(self, images: Images, targets: list[dict] | None = None):
+    def forward(self, images: Images, targets: list[dict] | None = None, *, conf: float | None = None,
+                iou: float | None = None, max_det: int | None = None, classes: list[int] | None = None):
         x, sizes = batch_images(images, 32)
         proposals = self.proposer(x, sizes, self.training, targets)
         features = self.neck(self.backbone(self.normalize(x)))
-        detections, losses = self.roi_heads(features, proposals, sizes, targets)
+        post = self.thresholds.override(conf, iou, max_det, classes)
+        detections, losses = self.roi_heads(features, proposals, sizes, targets, post)
         return losses if self.training else detections
 
 
@@ -74,17 +79,14 @@ def fast_rcnn(
     body = build_backbone(backbone, pretrained, frozen_stages)
     if fpn_levels:
         neck = FPNNeck(body, list(fpn_levels), neck_channels or 256, pool=False)
-        body.truncate(neck.levels[-1])
-        name = neck.levels[0]
     else:
-        name = feature or body.last
-        body.truncate(name)
-        neck = ReduceNeck(name, body.out_channels[name], neck_channels)
+        neck = ReduceNeck(body, feature or body.last, neck_channels)
+    body.truncate(neck.in_features[-1])
+    name = neck.roi_levels[0]  # one map: the paper's single RoI pooling
     heads = RoIHeads(
-        RoIPooler([name], roi_size, roi_pool, stride=body.strides[name]),
-        TwoMLPHead(neck.out_channels * roi_size * roi_size, head_hidden), Predictor(head_hidden, num_classes),
+        RoIPooler([name], roi_size, roi_pool, stride=neck.strides[name]),
+        TwoMLPHead(neck.out_channels * roi_size * roi_size, head_hidden), BoxPredictor(head_hidden, num_classes),
         bg_iou_low=bg_iou_low, batch_size_per_image=rois_per_image, positive_fraction=fg_fraction,
-        score_thresh=score_thresh, nms_thresh=nms_thresh, max_det=max_det,
     )
     proposer = SelectiveSearchProposer(default_cache_dir(), (proposals_train, proposals_test))
-    return FastRCNN(body, neck, proposer, heads)
+    return FastRCNN(body, neck, proposer, heads, Thresholds(score_thresh, nms_thresh, max_det))

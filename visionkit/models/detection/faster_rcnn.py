@@ -19,24 +19,29 @@ from ...registry import MODELS
 from ..common import Images, Normalize, batch_images, build_backbone
 from .anchors import AnchorGenerator
 from .necks import FPNNeck, ReduceNeck
-from .roi_heads import Predictor, RoIHeads, RoIPooler, TwoMLPHead
+from .postprocess import Thresholds
+from .roi_heads import BoxPredictor, RoIHeads, RoIPooler, TwoMLPHead
 from .rpn import RegionProposalNetwork, RPNHead
 
 
 class FasterRCNN(nn.Module):
     task = "detection"
 
-    def __init__(self, backbone: nn.Module, neck: nn.Module, rpn: RegionProposalNetwork, roi_heads: RoIHeads, size_divisible: int = 32):
+    def __init__(self, backbone: nn.Module, neck: nn.Module, rpn: RegionProposalNetwork, roi_heads: RoIHeads,
+                 thresholds: Thresholds = Thresholds(), size_divisible: int = 32):
         super().__init__()
         self.normalize = Normalize()
         self.backbone, self.neck, self.rpn, self.roi_heads = backbone, neck, rpn, roi_heads
+        self.thresholds = thresholds  # the defaults of conf, iou, max_det, classes
         self.size_divisible = size_divisible
 
-    def forward(self, images: Images, targets: list[dict] | None = None):
+    def forward(self, images: Images, targets: list[dict] | None = None, *, conf: float | None = None,
+                iou: float | None = None, max_det: int | None = None, classes: list[int] | None = None):
         x, sizes = batch_images(images, self.size_divisible)
         features = self.neck(self.backbone(self.normalize(x)))
         proposals, rpn_losses = self.rpn(tuple(x.shape[-2:]), sizes, list(features.values()), targets)
-        detections, head_losses = self.roi_heads(features, proposals, sizes, targets)
+        post = self.thresholds.override(conf, iou, max_det, classes)
+        detections, head_losses = self.roi_heads(features, proposals, sizes, targets, post)
         return {**rpn_losses, **head_losses} if self.training else detections
 
 
@@ -70,15 +75,8 @@ def faster_rcnn(
     ``neck_channels`` (0 keeps the backbone's channels, as in torchvision's tutorial). With
     FPN, give one anchor size per level in ``anchor_sizes`` (p3..p6)."""
     body = build_backbone(backbone, pretrained, frozen_stages)
-    if fpn:
-        neck = FPNNeck(body, list(fpn_levels), neck_channels or 256)
-        body.truncate(neck.levels[-1])
-        stride = neck.stride
-    else:
-        name = feature or body.last
-        body.truncate(name)
-        neck = ReduceNeck(name, body.out_channels[name], neck_channels)
-        stride = body.strides[name]
+    neck = FPNNeck(body, list(fpn_levels), neck_channels or 256) if fpn else ReduceNeck(body, feature or body.last, neck_channels)
+    body.truncate(neck.in_features[-1])
     anchors = AnchorGenerator(anchor_sizes, anchor_ratios)
     if len(anchors.sizes) != len(neck.names):
         raise ValueError(f"anchor_sizes needs one entry per feature level ({len(neck.names)}: {neck.names})")
@@ -87,11 +85,10 @@ def faster_rcnn(
         batch_size_per_image=rpn_batch_size, pre_nms_top_n=tuple(rpn_pre_nms_top_n),
         post_nms_top_n=tuple(rpn_post_nms_top_n), nms_thresh=rpn_nms_thresh,
     )
-    pool_names = [n for n in neck.names if n != "pool"]
-    pooler = RoIPooler(pool_names, roi_size, roi_pool, stride=stride)
+    pooler = RoIPooler(neck.roi_levels, roi_size, roi_pool, stride=neck.strides[neck.roi_levels[0]])
     box_head = TwoMLPHead(neck.out_channels * roi_size * roi_size, head_hidden)
     heads = RoIHeads(
-        pooler, box_head, Predictor(head_hidden, num_classes), batch_size_per_image=roi_batch_size,
-        positive_fraction=roi_positive_fraction, score_thresh=score_thresh, nms_thresh=nms_thresh, max_det=max_det,
+        pooler, box_head, BoxPredictor(head_hidden, num_classes), batch_size_per_image=roi_batch_size,
+        positive_fraction=roi_positive_fraction,
     )
-    return FasterRCNN(body, neck, rpn, heads)
+    return FasterRCNN(body, neck, rpn, heads, Thresholds(score_thresh, nms_thresh, max_det))

@@ -5,11 +5,17 @@ engine trains, evaluates and benchmarks them beside visionkit's models (``tools/
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import torch
 from torch import nn
+from torchvision.models.detection import FasterRCNN
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.ops import MultiScaleRoIAlign
 
 from ...registry import MODELS
 from ..common import build_backbone
+from .postprocess import Thresholds, detections_per_image
 
 
 class _OneMap(nn.Module):
@@ -23,6 +29,40 @@ class _OneMap(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)[self.level]
+
+
+class TorchvisionFasterRCNN(FasterRCNN):
+    """torchvision's ``FasterRCNN`` (same modules, same state dict) with our detection
+    contract's eval call, ``model(images, conf=, iou=, max_det=, classes=)``: the RPN and the
+    RoI heads run as torchvision's own, then their class scores and boxes go through our
+    :func:`~visionkit.models.detection.postprocess.detections_per_image` with this call's
+    thresholds, which is torchvision's ``postprocess_detections`` step for step. Its
+    ``roi_heads.score_thresh``/``nms_thresh``/``detections_per_img`` are the defaults, never
+    changed by a call; the RPN's own NMS and score threshold belong to the proposals."""
+
+    task = "detection"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        heads = self.roi_heads
+        self.thresholds = Thresholds(heads.score_thresh, heads.nms_thresh, heads.detections_per_img)
+
+    def forward(self, images, targets: list[dict] | None = None, *, conf: float | None = None, iou: float | None = None,
+                max_det: int | None = None, classes: list[int] | None = None):
+        if self.training:
+            return super().forward(images, targets)
+        post = self.thresholds.override(conf, iou, max_det, classes)
+        original_sizes = [(int(img.shape[-2]), int(img.shape[-1])) for img in images]
+        batch, _ = self.transform(list(images))
+        features = self.backbone(batch.tensors)
+        if isinstance(features, torch.Tensor):
+            features = OrderedDict([("0", features)])
+        proposals, _ = self.rpn(batch, features)
+        heads = self.roi_heads
+        logits, deltas = heads.box_predictor(heads.box_head(heads.box_roi_pool(features, proposals, batch.image_sizes)))
+        boxes = heads.box_coder.decode(deltas, proposals)  # R×(K+1)×4
+        detections = detections_per_image(boxes, logits.softmax(-1), [len(p) for p in proposals], batch.image_sizes, post)
+        return self.transform.postprocess(detections, batch.image_sizes, original_sizes)
 
 
 @MODELS.register("torchvision_faster_rcnn", task="detection")
@@ -41,17 +81,13 @@ def torchvision_faster_rcnn(
     nms_thresh: float = 0.5,
     max_det: int = 100,
 ) -> nn.Module:
-    """torchvision's ``FasterRCNN`` in its tutorial configuration ("Object detection finetuning
-    tutorial": a MobileNetV2 body's 1280-channel map straight into RoIAlign 7×7 and the default
+    """torchvision's ``FasterRCNN`` (as :class:`TorchvisionFasterRCNN`) in its tutorial
+    configuration ("Object detection finetuning tutorial": a MobileNetV2 body's 1280-channel map straight into RoIAlign 7×7 and the default
     two-layer 1024-unit MLP head, one map with 4 anchor sizes × 3 ratios). Its transform is
     pinned to ``img_size`` (``min_size = max_size``), so a letterboxed square input is not
     resized again. ``num_classes`` counts the user's classes, as for our models."""
-    from torchvision.models.detection import FasterRCNN
-    from torchvision.models.detection.anchor_utils import AnchorGenerator
-    from torchvision.ops import MultiScaleRoIAlign
-
     (pre_train, pre_test), (post_train, post_test) = rpn_pre_nms_top_n, rpn_post_nms_top_n
-    model = FasterRCNN(
+    return TorchvisionFasterRCNN(
         _OneMap(build_backbone(backbone, pretrained, frozen_stages)), num_classes=num_classes + 1,
         min_size=img_size, max_size=img_size,
         rpn_anchor_generator=AnchorGenerator((tuple(anchor_sizes),), (tuple(anchor_ratios),)),
@@ -61,5 +97,3 @@ def torchvision_faster_rcnn(
         box_batch_size_per_image=roi_batch_size,
         box_score_thresh=score_thresh, box_nms_thresh=nms_thresh, box_detections_per_img=max_det,
     )
-    model.task = "detection"
-    return model

@@ -26,7 +26,8 @@ from ...registry import MODELS
 from ..common import Images, Normalize, batch_images, build_backbone
 from ...data.proposals import default_cache_dir
 from .proposals import SelectiveSearchProposer
-from .roi_heads import Predictor, RoIHeads
+from .postprocess import Thresholds
+from .roi_heads import BoxPredictor, RoIHeads
 
 
 class WarpRegions(nn.Module):
@@ -63,15 +64,18 @@ class RegionCNN(nn.Module):
 class RCNN(nn.Module):
     task = "detection"
 
-    def __init__(self, proposer: SelectiveSearchProposer, heads: RoIHeads):
+    def __init__(self, proposer: SelectiveSearchProposer, heads: RoIHeads, thresholds: Thresholds = Thresholds(iou=0.3)):
         super().__init__()
         self.normalize = Normalize()
         self.proposer, self.heads = proposer, heads
+        self.thresholds = thresholds  # the defaults of conf, iou, max_det, classes
 
-    def forward(self, images: Images, targets: list[dict] | None = None):
+    def forward(self, images: Images, targets: list[dict] | None = None, *, conf: float | None = None,
+                iou: float | None = None, max_det: int | None = None, classes: list[int] | None = None):
         x, sizes = batch_images(images)
         proposals = self.proposer(x, sizes, self.training, targets)
-        detections, losses = self.heads({"image": self.normalize(x)}, proposals, sizes, targets)
+        post = self.thresholds.override(conf, iou, max_det, classes)
+        detections, losses = self.heads({"image": self.normalize(x)}, proposals, sizes, targets, post)
         return losses if self.training else detections
 
 
@@ -95,8 +99,8 @@ def rcnn(
     """R-CNN on any zoo backbone; ``warp_size`` 224 as in the paper (smaller is much faster)."""
     cnn = RegionCNN(build_backbone(backbone, pretrained, frozen_stages), chunk)
     heads = RoIHeads(
-        WarpRegions(warp_size, context), cnn, Predictor(cnn.out_features, num_classes),
+        WarpRegions(warp_size, context), cnn, BoxPredictor(cnn.out_features, num_classes),
         batch_size_per_image=rois_per_image, positive_fraction=fg_fraction,
-        score_thresh=score_thresh, nms_thresh=nms_thresh, max_det=max_det,
     )
-    return RCNN(SelectiveSearchProposer(default_cache_dir(), (proposals_train, proposals_test)), heads)
+    proposer = SelectiveSearchProposer(default_cache_dir(), (proposals_train, proposals_test))
+    return RCNN(proposer, heads, Thresholds(score_thresh, nms_thresh, max_det))

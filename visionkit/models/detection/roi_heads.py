@@ -23,7 +23,7 @@ from torchvision.ops import MultiScaleRoIAlign, roi_pool
 
 from .box_coder import BoxCoder
 from .matcher import BELOW_LOW, Matcher, sample_balanced
-from .postprocess import select_detections
+from .postprocess import Thresholds, detections_per_image
 
 
 class TwoMLPHead(nn.Module):
@@ -39,7 +39,7 @@ class TwoMLPHead(nn.Module):
         return F.relu(self.fc7(F.relu(self.fc6(x.flatten(1)))))
 
 
-class Predictor(nn.Module):
+class BoxPredictor(nn.Module):
     """The two sibling layers: class scores (K+1) and per-class box deltas (4·(K+1))."""
 
     def __init__(self, in_features: int, num_classes: int):
@@ -79,14 +79,11 @@ class RoIHeads(nn.Module):
         self,
         pooler: RoIPooler,
         box_head: nn.Module,
-        predictor: Predictor,
+        predictor: BoxPredictor,
         fg_iou: float = 0.5,
         bg_iou_low: float = 0.0,
         batch_size_per_image: int = 512,
         positive_fraction: float = 0.25,
-        score_thresh: float = 0.05,
-        nms_thresh: float = 0.5,
-        max_det: int = 100,
     ):
         super().__init__()
         self.pooler, self.box_head, self.predictor = pooler, box_head, predictor
@@ -95,17 +92,17 @@ class RoIHeads(nn.Module):
         self.matcher = Matcher(fg_iou, bg_iou_low)
         self.bg_iou_low = bg_iou_low
         self.batch_size_per_image, self.positive_fraction = batch_size_per_image, positive_fraction
-        self.score_thresh, self.nms_thresh, self.max_det = score_thresh, nms_thresh, max_det
 
-    def forward(self, features, proposals: list[torch.Tensor], image_sizes, targets=None):
-        """-> (detections per image, dict of losses when training)."""
+    def forward(self, features, proposals: list[torch.Tensor], image_sizes, targets=None, thresholds: Thresholds = Thresholds()):
+        """-> (detections per image, dict of losses when training); ``thresholds``: the
+        detector's operating point for this call."""
         if self.training:
             proposals, labels, reg_targets = self.sample(proposals, targets)
         x = self.box_head(self.pooler(features, proposals, image_sizes))
         class_logits, deltas = self.predictor(x)
         if self.training:
             return [], self.loss(class_logits, deltas, labels, reg_targets)
-        return self.postprocess(class_logits, deltas, proposals, image_sizes), {}
+        return self.postprocess(class_logits, deltas, proposals, image_sizes, thresholds), {}
 
     def sample(self, proposals, targets):
         """Add the GT boxes to the proposals, label each RoI (class or 0 = background, −1 =
@@ -135,17 +132,6 @@ class RoIHeads(nn.Module):
         box_loss = F.smooth_l1_loss(deltas, reg_targets[pos], beta=1 / 9, reduction="sum") / max(labels.numel(), 1)
         return {"loss_classifier": cls_loss, "loss_box_reg": box_loss}
 
-    def postprocess(self, class_logits, deltas, proposals, image_sizes) -> list[dict[str, torch.Tensor]]:
-        scores = class_logits.softmax(-1)
+    def postprocess(self, class_logits, deltas, proposals, image_sizes, thresholds: Thresholds) -> list[dict[str, torch.Tensor]]:
         boxes = self.coder.decode(deltas, torch.cat(proposals))  # R×(K+1)×4
-        results, start = [], 0
-        for rois, size in zip(proposals, image_sizes):
-            n = rois.shape[0]
-            b, s = boxes[start : start + n, 1:], scores[start : start + n, 1:]  # drop background
-            start += n
-            K = s.shape[1]
-            labels = torch.arange(1, K + 1, device=s.device).expand(n, K)
-            results.append(
-                select_detections(b.reshape(-1, 4), s.reshape(-1), labels.reshape(-1), size, self.score_thresh, self.nms_thresh, self.max_det)
-            )
-        return results
+        return detections_per_image(boxes, class_logits.softmax(-1), [len(p) for p in proposals], image_sizes, thresholds)

@@ -75,7 +75,7 @@ class RegionProposalNetwork(nn.Module):
         self.matcher = Matcher(fg_iou, bg_iou, allow_low_quality=True)
         self.batch_size_per_image, self.positive_fraction = batch_size_per_image, positive_fraction
         self.pre_nms_top_n, self.post_nms_top_n = pre_nms_top_n, post_nms_top_n
-        self.proposal_nms_thresh, self.min_size = nms_thresh, min_size  # not "nms_thresh": --iou sets the detections' NMS only
+        self.nms_thresh, self.min_size = nms_thresh, min_size
 
     def forward(self, padded_size, image_sizes, features: list[torch.Tensor], targets=None):
         """-> (list of proposals per image, each P×4; dict of losses when training)."""
@@ -108,7 +108,7 @@ class RegionProposalNetwork(nn.Module):
             scores, lvl = objectness[n, idx], levels[idx]
             keep = remove_small_boxes(boxes, self.min_size)
             boxes, scores, lvl = boxes[keep], scores[keep], lvl[keep]
-            keep = batched_nms(boxes, scores, lvl, self.proposal_nms_thresh)[:post_n]
+            keep = batched_nms(boxes, scores, lvl, self.nms_thresh)[:post_n]
             out.append(boxes[keep])
         return out
 

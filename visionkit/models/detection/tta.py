@@ -21,6 +21,7 @@ from torch import nn
 from torchvision.ops import batched_nms, box_iou
 
 from ..common import Images
+from .postprocess import Thresholds
 
 FLIPS = {"h": (-1,), "v": (-2,), "hv": (-2, -1)}
 
@@ -73,9 +74,11 @@ def training_flips(augment) -> list[str]:
 
 
 class FlipTTA(nn.Module):
-    """``FlipTTA(detector, flips=("h",))(images)`` -> the detector's ``list[dict]``, with the
-    views ``""`` (the image itself) + ``flips`` (``h``, ``v``, ``hv``) merged per image.
-    ``nms_thresh``/``max_det`` default to the detector's own."""
+    """``FlipTTA(detector, flips=("h",))(images, conf=, iou=, max_det=, classes=)`` -> the
+    detector's ``list[dict]``, with the views ``""`` (the image itself) + ``flips`` (``h``,
+    ``v``, ``hv``) merged per image. Each view is the detector's call with this call's
+    thresholds; the merge uses this call's ``iou``/``max_det``, by default ``nms_thresh``/
+    ``max_det`` given here, else the detector's own (``detector.thresholds``)."""
 
     task = "detection"
 
@@ -88,17 +91,18 @@ class FlipTTA(nn.Module):
 
             raise ConfigError(f"eval.tta: unknown flip {bad[0]!r}; valid: {', '.join(FLIPS)}")
         self.model, self.flips, self.vote = model, list(flips), vote
-        own = lambda attr, default: next((getattr(m, attr) for m in model.modules() if hasattr(m, attr)), default)  # noqa: E731
-        self.nms_thresh = own("nms_thresh", 0.5) if nms_thresh is None else nms_thresh
-        self.max_det = own("max_det", 100) if max_det is None else max_det
+        self.thresholds = getattr(model, "thresholds", Thresholds()).override(iou=nms_thresh, max_det=max_det)
 
-    def forward(self, images: Images, targets: list[dict] | None = None):
+    def forward(self, images: Images, targets: list[dict] | None = None, *, conf: float | None = None,
+                iou: float | None = None, max_det: int | None = None, classes: list[int] | None = None):
         if self.training:
             return self.model(images, targets)
+        per_call = {"conf": conf, "iou": iou, "max_det": max_det, "classes": classes}
+        merge = self.thresholds.override(conf, iou, max_det, classes)
         sizes = image_sizes(images)
-        views = [self.model(images)]
+        views = [self.model(images, **per_call)]
         for f in self.flips:
             dims = FLIPS[f]
-            out = self.model(flip_images(images, dims))
+            out = self.model(flip_images(images, dims), **per_call)
             views.append([{**d, "boxes": unflip_boxes(d["boxes"], s, dims)} for d, s in zip(out, sizes)])
-        return [merge_detections(per_image, self.nms_thresh, self.max_det, self.vote) for per_image in zip(*views)]
+        return [merge_detections(per_image, merge.iou, merge.max_det, self.vote) for per_image in zip(*views)]

@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .postprocess import select_detections
+from .postprocess import Thresholds, select_detections
 
 
 def encode_targets(
@@ -128,9 +128,7 @@ def decode_predictions(
     boxes_per_cell: int,
     image_sizes: list[tuple[int, int]],
     input_size: tuple[int, int],
-    score_thresh: float = 0.05,
-    nms_thresh: float = 0.5,
-    max_det: int = 100,
+    thresholds: Thresholds = Thresholds(),
 ) -> list[dict[str, torch.Tensor]]:
     """Network output -> per-image detections (boxes xyxy in each image's pixels, labels 1..C,
     class-specific scores = conf · P(class | object)), after per-class NMS.
@@ -149,5 +147,5 @@ def decode_predictions(
         b = xyxy[n].reshape(-1, 1, 4).expand(-1, C, 4).reshape(-1, 4)
         s = scores[n].reshape(-1)
         labels = torch.arange(1, C + 1, device=pred.device).repeat(b.shape[0] // C)
-        results.append(select_detections(b, s, labels, image_sizes[n], score_thresh, nms_thresh, max_det))
+        results.append(select_detections(b, s, labels, image_sizes[n], thresholds))
     return results

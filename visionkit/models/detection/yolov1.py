@@ -33,6 +33,7 @@ from torch import nn
 from ...registry import MODELS
 from ..common import Images, Normalize, batch_images, build_backbone
 from .necks import FPNNeck
+from .postprocess import Thresholds
 from .yolo_loss import decode_predictions, encode_targets, yolo_loss
 
 
@@ -91,9 +92,10 @@ class PyramidMap(FPNNeck):
 
     def __init__(self, backbone: nn.Module, levels: list[str], out_channels: int):
         super().__init__(backbone, levels, out_channels, pool=False)
+        self.stride = self.strides[self.names[0]]
 
     def forward(self, feats: "OrderedDict[str, torch.Tensor]") -> torch.Tensor:
-        return super().forward(feats)[self.levels[0]]
+        return super().forward(feats)[self.names[0]]
 
 
 class YOLOv1(nn.Module):
@@ -120,7 +122,7 @@ class YOLOv1(nn.Module):
         self.num_classes, self.grid, self.boxes_per_cell = num_classes, grid, boxes_per_cell
         self.img_size, self.activation = img_size, activation
         self.lambda_coord, self.lambda_noobj = lambda_coord, lambda_noobj
-        self.score_thresh, self.nms_thresh, self.max_det = score_thresh, nms_thresh, max_det
+        self.thresholds = Thresholds(score_thresh, nms_thresh, max_det)  # the defaults of conf, iou, max_det, classes
         self.normalize = Normalize()
         self.backbone = backbone
         self.neck = neck or LastMap(backbone)
@@ -154,16 +156,16 @@ class YOLOv1(nn.Module):
         nb = 5 * self.boxes_per_cell
         return torch.cat([raw[..., :nb].sigmoid(), raw[..., nb:].softmax(-1)], dim=-1)
 
-    def forward(self, images: Images, targets: list[dict] | None = None):
+    def forward(self, images: Images, targets: list[dict] | None = None, *, conf: float | None = None,
+                iou: float | None = None, max_det: int | None = None, classes: list[int] | None = None):
         x, sizes = batch_images(images)
         features = self.neck(self.backbone(self.normalize(x)))
         pred = self.activate(self.head(features).float())  # N×S×S×(5B+C); loss and decoding in fp32 under AMP
         if self.training:
             grid_targets = encode_targets(targets, pred.shape[1], self.num_classes, tuple(x.shape[-2:]))
             return yolo_loss(pred, grid_targets, self.boxes_per_cell, self.lambda_coord, self.lambda_noobj)
-        return decode_predictions(
-            pred, self.boxes_per_cell, sizes, tuple(x.shape[-2:]), self.score_thresh, self.nms_thresh, self.max_det
-        )
+        post = self.thresholds.override(conf, iou, max_det, classes)
+        return decode_predictions(pred, self.boxes_per_cell, sizes, tuple(x.shape[-2:]), post)
 
 
 @MODELS.register("yolov1", task="detection")
