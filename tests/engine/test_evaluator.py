@@ -105,7 +105,7 @@ def test_detection_thresholds_come_from_eval_config():
     Evaluator("detection", ["a"]).evaluate(model, loader, CPU)
     Evaluator("detection", ["a"], EvalConfig(conf=0.2, nms_iou=0.6, max_det=7)).evaluate(model, loader, CPU)
     assert model.calls == [{"conf": 0.01, "iou": None, "max_det": None}, {"conf": 0.2, "iou": 0.6, "max_det": 7}]
-    Evaluator("classification", ["a"]).evaluate(Lookup([{"logits": torch.zeros(1)}]), [(torch.stack([_img(0)]), torch.zeros(1))], CPU)
+    Evaluator("classification", ["a"]).evaluate(Lookup([{"logits": torch.zeros(1)}]), [(torch.stack([_img(0)]), [{"label": 0}])], CPU)
 
 
 def test_eval_conf_nms_iou_and_max_det_change_a_detectors_scores():
