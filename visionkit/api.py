@@ -94,13 +94,13 @@ class Result:
         return self.names[label - 1] if 0 < label <= len(self.names) else str(label)
 
     def to_coco(self, image_id: int, cat_ids: Sequence[int] | None = None) -> list[dict]:
-        """COCO results entries (``bbox`` = [x, y, w, h]) plus ``file_name``."""
+        """COCO results entries (``bbox`` = [x, y, w, h]) plus ``file_name`` and ``category_name``."""
         out = []
         for box, lab, score in zip(self.boxes.tolist(), self.labels.tolist(), self.scores.tolist()):
             x0, y0, x1, y1 = box
             cat = cat_ids[lab - 1] if cat_ids else lab
             out.append({"image_id": image_id, "category_id": int(cat), "bbox": [round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2)],
-                        "score": round(float(score), 5), "file_name": self.path})
+                        "score": round(float(score), 5), "file_name": self.path, "category_name": self._name(lab)})
         return out
 
 

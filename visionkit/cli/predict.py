@@ -27,19 +27,22 @@ def _options(fn):
         click.argument("sources", nargs=-1, required=True),
         click.option("--weights", "-w", help="A checkpoint trained with visionkit (default: the bundled model)."),
         click.option("--model", "model_name", help="A bundled model name (see `visionkit models`)."),
-        click.option("--conf", type=float,
+        click.option("--conf", type=click.FloatRange(0, 1),
                      help=f"Minimum score of a detection [default: the model's F1-optimal one when packed with it, else {DEFAULT_CONF}, "
                           "as in load_model(...).predict]; `visionkit eval` scores at eval.conf, a low one."),
-        click.option("--iou", type=float, help="NMS IoU threshold [default: the model's own]."),
-        click.option("--max-det", type=int, help="At most this many detections per image [default: the model's own]."),
-        click.option("--imgsz", type=int, help="Inference size (default: the training size)."),
+        click.option("--iou", type=click.FloatRange(0, 1), help="NMS IoU threshold [default: the model's own]."),
+        click.option("--max-det", type=click.IntRange(min=1), help="At most this many detections per image [default: the model's own]."),
+        click.option("--imgsz", type=click.IntRange(min=32), help="Inference size (default: the training size)."),
         click.option("--classes", help="Keep only these classes: names or ids, comma-separated."),
         click.option("--augment", is_flag=True,
                      help="Detection: also run the flipped image(s) the model trained on and merge (slower, often more accurate)."),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
-        click.option("--batch", type=int, default=1, show_default=True, help="Images per forward pass."),
+        click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per forward pass."),
         click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True,
                      help="Threads that decode the next images while the model runs (0: one after the other)."),
+        click.option("--gt", "gt_path", type=click.Path(dir_okay=False),
+                     help="Detection: a COCO ground-truth JSON; predictions.json then uses its image and category ids "
+                          "(images matched by file name, classes by name), ready for `visionkit score`."),
         click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default runs/<verb>)."),
         click.option("--save/--no-save", default=True, show_default=True, help="Write drawn images."),
         click.option("--quiet", "-q", is_flag=True, help="No table, no progress bar."),
@@ -57,6 +60,8 @@ def _class_ids(spec: str | None, names: list[str]) -> list[int] | None:
     ids = []
     for part in (p.strip() for p in spec.split(",") if p.strip()):
         if part.isdigit():
+            if not 1 <= int(part) <= len(names):
+                raise UserError(f"--classes: class id {part} is not one of 1..{len(names)} ({', '.join(names[:8])})")
             ids.append(int(part))
         elif part in names:
             ids.append(names.index(part) + 1)
@@ -77,8 +82,37 @@ def _output_name(name: str, used: set[str]) -> str:
     return out
 
 
+def _gt_ids(gt_path: str | None, task: str, names: list[str]):
+    """``(image id of a path, category id of a label)`` from a COCO GT file, or ``None``."""
+    from ..errors import DataError, UserError
+
+    if not gt_path:
+        return None
+    if task != "detection":
+        raise UserError("--gt is for detection: it gives predictions.json the ground truth's ids")
+    from ..metrics.align import gt_image_ids
+    from ..metrics.results import load_coco_gt
+
+    gt = load_coco_gt(gt_path)
+    by_name = {str(c["name"]): c["id"] for c in gt["categories"]}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise DataError(f"{gt_path}: the model's classes {missing} are not categories of this file "
+                        f"({', '.join(list(by_name)[:8])})")
+    return gt_image_ids(gt), [by_name[n] for n in names]
+
+
+def _shown(path: str, width: int = 60) -> str:
+    """A path for the table: relative to the working folder when inside it, the end kept when long."""
+    try:
+        path = str(Path(path).resolve().relative_to(Path.cwd()))
+    except (ValueError, OSError):
+        pass
+    return path if len(path) <= width else "…" + path[-(width - 1):]
+
+
 def run_predict(verb: str, sources, weights, model_name, conf, iou, max_det, imgsz, classes, device, batch, out_dir, save, quiet,
-                workers: int = 0, augment: bool = False) -> int:
+                workers: int = 0, augment: bool = False, gt_path: str | None = None) -> int:
     from tqdm import tqdm
 
     from ..api import load_model
@@ -88,8 +122,12 @@ def run_predict(verb: str, sources, weights, model_name, conf, iou, max_det, img
     task = TASKS[verb]
     predictor = load_model(weights or model_name or DEFAULTS[verb], device=device, task=task)
     keep = _class_ids(classes, predictor.names)
-    out = Path(out_dir or f"runs/{verb}")
-    out.mkdir(parents=True, exist_ok=True)
+    gt_ids = _gt_ids(gt_path, task, predictor.names)
+    if not quiet:  # what the model knows, once: an image far outside it is then no surprise
+        knows = (f"a vocabulary of {len(predictor.names)} words" if task == "captioning" else
+                 f"{len(predictor.names)} classes ({', '.join(predictor.names[:12])}{', ...' if len(predictor.names) > 12 else ''})")
+        click.echo(f"model {predictor.name}: {task}, {knows}", err=True)
+    out = Path(out_dir or f"runs/{verb}")  # made at the first write: a refused run leaves no folder
     total = count_sources(list(sources))
     bar = tqdm(total=total, desc=verb, unit="img", disable=quiet or total == 1, leave=False)
     rows, bad, coco, used = [], [], [], set()
@@ -100,11 +138,18 @@ def run_predict(verb: str, sources, weights, model_name, conf, iou, max_det, img
         if res.error:
             bad.append(res.error)
             continue
+        if gt_ids is not None:
+            try:
+                image_id = gt_ids[0](res.path)
+            except KeyError as e:
+                bad.append(f"{res.path}: matches {e.args[0]} of {gt_path}")
+                continue
         name = _output_name(res.path, used)
+        out.mkdir(parents=True, exist_ok=True)
         if save:
             res.save(out / f"{name}.jpg")
         if task == "detection":
-            coco.extend(res.to_coco(image_id, predictor.cat_ids))
+            coco.extend(res.to_coco(image_id, gt_ids[1] if gt_ids is not None else predictor.cat_ids))
         elif task == "captioning":
             coco.append({"image_id": image_id, "file_name": res.path, "caption": res.captions[0] if res.captions else ""})
         else:
@@ -113,12 +158,13 @@ def run_predict(verb: str, sources, weights, model_name, conf, iou, max_det, img
             write_image(out / f"{name}_mask.png", res.mask.astype("uint8"))
         rows.append((res.path, res.summary()))
     bar.close()
-    if task in ("detection", "captioning"):
+    if task in ("detection", "captioning") and rows:
         atomic_write_text(out / "predictions.json", json.dumps(coco, indent=1))
     if not quiet:
-        width = min(max((len(p) for p, _ in rows), default=5), 60)
-        for path, summary in rows:
-            click.echo(f"{path[-width:]:<{width}}  {summary}")
+        shown = [(_shown(p), summary) for p, summary in rows]
+        width = max((len(p) for p, _ in shown), default=5)
+        for path, summary in shown:
+            click.echo(f"{path:<{width}}  {summary}")
         click.echo(f"{len(rows)} image(s) -> {out}/" + (" (predictions.json)" if task != "segmentation" else ""))
     if bad:
         click.echo(f"{len(bad)} input(s) could not be processed:", err=True)

@@ -56,6 +56,20 @@ def _match_image(name: str, exact, base) -> list[int]:
     return base.get(PurePosixPath(name).name, [])
 
 
+def gt_image_ids(gt: dict):
+    """``name -> GT image id`` for file names (exact, path suffix, then basename), raising
+    ``KeyError`` with the reason when a name matches no GT image or several."""
+    exact, base = _image_index(gt)
+
+    def lookup(name: str) -> int:
+        ids = _match_image(name, exact, base)
+        if len(ids) != 1:
+            raise KeyError("no image" if not ids else f"{len(ids)} images (ids {sorted(ids)[:4]})")
+        return ids[0]
+
+    return lookup
+
+
 def align_results(results: list[dict], gt: dict, path) -> tuple[list[dict], dict]:
     """``(results with GT image and category ids, how)``; ``how`` says what each was matched
     by: ``{"images": "file_name" | "image_id", "categories": "name" | "id"}``. The input list is
