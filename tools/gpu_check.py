@@ -21,6 +21,7 @@ import argparse
 import fnmatch
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -35,6 +36,7 @@ from typing import Callable, Optional, Union
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS = str(ROOT / "tools" / "gpu_check_tasks.py")
+WHEELS = ROOT / ".whl"  # wheels carried to a machine without a network (tools/gpu_check.sh --fetch-wheels)
 PY = sys.executable
 
 # preset -> its own overrides for the tiny data. The captions subset's config holds out
@@ -62,7 +64,7 @@ class Step:
     timeout: float
     phase: int = 1  # 0 setup (one at a time); 1, 2, 3 in parallel, each after the last; 4 benchmark (alone)
     expect: list = field(default_factory=list)  # files that must exist after exit 0
-    skip: str = ""  # a reason: the step is not run and is reported as SKIP
+    skip: Union[str, Callable[[], str]] = ""  # a reason (or a callable giving one when the step starts): reported as SKIP
 
 
 @dataclass
@@ -77,15 +79,18 @@ class Result:
     log: str = ""
 
 
+GENERIC = ("subprocess-exited-with-error", "metadata-generation-failed", "encountered error", "see above")
+
+
 def error_line(text: str) -> str:
-    """The line of a failed step's output that says what went wrong: the last line naming an
-    error (a traceback's exception, the CLI's ``error: ...``), else the last non-empty one."""
+    """The line of a failed step's output that says what went wrong: the last exception line
+    (``ValueError: ...``) or ``error: ...`` line that is not one of pip's generic trailers, else
+    the last line naming an error, else the last non-empty line."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    for ln in reversed(lines):
-        low = ln.lower()
-        if "error" in low or "exception" in low or low.startswith("killed"):
-            return ln[:300]
-    return lines[-1][:300] if lines else ""
+    named = [ln for ln in lines if "error" in ln.lower() or "exception" in ln.lower() or ln.lower().startswith("killed")]
+    specific = [ln for ln in named if re.match(r"^(error|ERROR)\b|^[\w.]*(Error|Exception)\b", ln)
+                and not any(g in ln.lower() for g in GENERIC)]
+    return ((specific or named or lines or [""])[-1])[:300]
 
 
 def metrics_note(text: str) -> str:
@@ -153,6 +158,10 @@ class Check:
         ckpt = self.checkpoint(FID_FROM)
         return [f"eval.fid_weights={ckpt}"] if ckpt else ["eval.fid_weights=missing-lenet5-checkpoint.pt"]
 
+    def status(self, name: str) -> str:
+        r = self.results.get(name)
+        return r.status if r else ""
+
     def selected(self, steps: list[Step]) -> list[Step]:
         return [s for s in steps if not self.args.only or any(fnmatch.fnmatch(s.name, pat) for pat in self.args.only)]
 
@@ -161,12 +170,16 @@ class Check:
         a, slow = self.args, 3 if self.args.quick else 1  # a shared CPU imports torch slowly
         out: list[Step] = []
         if a.install:
-            pip = [PY, "-m", "pip", "install", "--disable-pip-version-check", "--retries", "0", "--timeout", "10"]
-            out.append(Step("install", pip + ["-e", str(ROOT)], 60, phase=0))
-            out.append(Step("install-nodeps", pip + ["--no-deps", "--no-build-isolation", "-e", str(ROOT)], 90, phase=0))
-            wheels = sorted(str(p) for p in (ROOT / ".whl").glob("*.whl"))
-            out.append(Step("install-wheels", pip + ["--no-index", "--no-deps", *wheels], 90, phase=0,
+            # offline (--no-index): the GPU image has no network, and a reachable index would
+            # replace the image's own CUDA build of torch with the pinned one, gigabytes later
+            pip = [PY, "-m", "pip", "install", "--disable-pip-version-check", "--no-index"]
+            wheels = sorted(str(p) for p in WHEELS.glob("*.whl"))
+            out.append(Step("install-wheels", pip + ["--no-deps", *wheels], 120, phase=0,
                             skip="" if wheels else "no .whl/ folder (bash tools/gpu_check.sh --fetch-wheels makes one)"))
+            found = ["--find-links", str(WHEELS)] if wheels else []
+            out.append(Step("install", pip + found + ["--no-build-isolation", "-e", str(ROOT)], 120, phase=0))
+            out.append(Step("install-nodeps", pip + ["--no-deps", "--no-build-isolation", "-e", str(ROOT)], 120, phase=0,
+                            skip=lambda: "install passed" if self.status("install") == "PASS" else ""))
         imports = "; ".join(f"import {m}" for m in ("torch", "torchvision", "cv2", "albumentations", "pycocotools",
                                                     "segmentation_models_pytorch", "skimage", "scipy", "onnx", "onnxruntime"))
         out.append(Step("deps", [PY, "-c", imports + "; import visionkit.cli; print('ok')"], 60 * slow, phase=0))
@@ -231,8 +244,9 @@ class Check:
         workers and the data loaders) and record PASS, FAIL or SKIP."""
         end = self.start + self.args.budget if step.phase == 4 else self.deadline
         left = end - time.monotonic()
-        if step.skip:
-            return self._record(Result(step.name, "SKIP", 0.0, step.timeout, note=step.skip))
+        skip = step.skip() if callable(step.skip) else step.skip
+        if skip:
+            return self._record(Result(step.name, "SKIP", 0.0, step.timeout, note=skip))
         if left < 5:
             return self._record(Result(step.name, "SKIP", 0.0, step.timeout, note=f"over the run's --budget of {self.args.budget:.0f} s"))
         cmd = [str(c) for c in (step.cmd() if callable(step.cmd) else step.cmd)]

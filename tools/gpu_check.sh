@@ -14,7 +14,8 @@ PY=${PYTHON:-python3}
 if [ "${1:-}" = "--fetch-wheels" ]; then
     # The packages of pyproject.toml (and their needs) that the device image ('cuda', Python 3.12)
     # does not hold, at the versions tested here; carried with `carry: [".whl"]` (docs/GPU.md).
-    grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> "$(git rev-parse --git-path info/exclude)"
+    exclude=$(git rev-parse --git-path info/exclude)
+    grep -qx '/.whl/' "$exclude" 2>/dev/null || echo '/.whl/' >> "$exclude"
     exec "$PY" -m pip download --no-deps --only-binary=:all: --python-version "${WHEEL_PYTHON:-3.12}" --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
         --platform manylinux_2_24_x86_64 --platform manylinux_2_5_x86_64 --platform manylinux1_x86_64 -d .whl \
