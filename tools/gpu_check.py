@@ -22,7 +22,6 @@ import fnmatch
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -209,7 +208,8 @@ class Check:
             folder = self.work / verb
             out.append(Step(verb, vk + [verb, *samples, "--device", dev, "--batch", "2", "--quiet", "--out", folder],
                             t_pred, expect=[folder / "predictions.json"] if verb == "detect" else [folder]))
-        runner = [shutil.which("torchrun")] if shutil.which("torchrun") else [PY, "-m", "torch.distributed.run"]
+        torchrun = Path(PY).parent / "torchrun"  # the one of this Python; `python -m torch.distributed.run` is the same
+        runner = [torchrun] if torchrun.is_file() else [PY, "-m", "torch.distributed.run"]
         ddp = runner + ["--nproc_per_node", "1", "--standalone"]
         amp = "bf16" if self.cuda else "off"
         out.append(Step("ddp:yolov1_bccd", self.train_cmd("yolov1_bccd", "ddp", amp, launcher=ddp), t_train + 60,
@@ -329,8 +329,8 @@ def markdown(s: dict) -> str:
         lines.append(f"| {r['name']} | {r['status']} | {r['seconds']:.1f} | {r['timeout']:.0f} | {text} |")
     if s["bench"]:
         lines += ["", "| model | batch | path | input | ms / batch | images/s |", "|---|---|---|---|---|---|"]
-        lines += [f"| {b['model']} | {b['batch']} | {b['path']} | {b['input']} | {b['ms_per_batch']} | {b['images_per_s']} |"
-                  for b in s["bench"]]
+        lines += [f"| {b['model']} | {b['batch']} | {b['path']} | {b['input']} | {b['ms_per_batch']} | "
+                  f"{b['images_per_s'] if b['images_per_s'] is not None else 'FAIL: ' + b.get('error', '')} |" for b in s["bench"]]
     return "\n".join(lines) + "\n"
 
 

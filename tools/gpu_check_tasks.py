@@ -224,14 +224,22 @@ def bench(name: str, device: str, batches: list[int], passes: int, warmup: int) 
             def forward():
                 with torch.inference_mode(), torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None):
                     pred.model(x)
-            s = _timed(forward, sync, warmup, passes, iters)
-            rows.append({"model": name, "batch": b, "path": f"network {mode}", "input": f"{h}x{w}",
-                         "ms_per_batch": round(1000 * s, 3), "images_per_s": round(b / s, 1)})
+            rows.append(_row(name, b, f"network {mode}", (h, w), lambda: _timed(forward, sync, warmup, passes, iters)))
         paths = (files * (-(-b // len(files))))[:b]
-        s = _timed(lambda: pred.predict(paths, batch=b, keep_image=False, workers=4), sync, min(warmup, 1), passes, 1)
-        rows.append({"model": name, "batch": b, "path": "end to end fp32 (files)", "input": f"{h}x{w}",
-                     "ms_per_batch": round(1000 * s, 3), "images_per_s": round(b / s, 1)})
+        predict = lambda: pred.predict(paths, batch=b, keep_image=False, workers=4)  # noqa: E731
+        rows.append(_row(name, b, "end to end fp32 (files)", (h, w), lambda: _timed(predict, sync, min(warmup, 1), passes, 1)))
     return rows
+
+
+def _row(name: str, batch: int, path: str, hw, measure) -> dict:
+    """One table row: ``measure()`` seconds per batch as ms and images/s, or the error it raised
+    (one mode failing, fp16 say, leaves the other rows standing)."""
+    row = {"model": name, "batch": batch, "path": path, "input": f"{hw[0]}x{hw[1]}"}
+    try:
+        s = measure()
+    except Exception as e:  # noqa: BLE001 - reported in the table
+        return {**row, "ms_per_batch": None, "images_per_s": None, "error": f"{type(e).__name__}: {e}"[:200]}
+    return {**row, "ms_per_batch": round(1000 * s, 3), "images_per_s": round(batch / s, 1)}
 
 
 # --------------------------------------------------------------------------------- main
