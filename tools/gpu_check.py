@@ -117,6 +117,7 @@ class Check:
         self.results: dict[str, Result] = {}
         self.machine: dict = {}
         self.bench: list = []
+        self.order: list[str] = []  # step names as declared: the summary's row order
         self.start = time.monotonic()
         self.deadline = self.start + args.budget  # of the steps before the benchmark: see execute()
         self.lock = threading.Lock()
@@ -289,11 +290,14 @@ class Check:
         return r
 
     def execute(self) -> None:
-        for step in self.setup_steps():
+        setup = self.setup_steps()
+        self.order = [s.name for s in setup]
+        for step in setup:
             self.run(step)
             if step.name == "machine" and (self.work / "machine.json").is_file():
                 self.machine = json.loads((self.work / "machine.json").read_text())
         steps = self.work_steps()
+        self.order += [s.name for s in steps]
         if any(s.phase == 4 for s in steps):
             self.deadline -= BENCH_RESERVE_S
         for phase in (1, 2, 3):
@@ -308,7 +312,8 @@ class Check:
 
 
 def summary(check: Check, seconds: float) -> dict:
-    res = list(check.results.values())
+    order = {name: i for i, name in enumerate(check.order)}  # as declared, whatever order they finished in
+    res = sorted(check.results.values(), key=lambda r: order.get(r.name, len(order)))
     counts = {s: sum(r.status == s for r in res) for s in ("PASS", "FAIL", "SKIP")}
     return {"device": check.args.device, "quick": check.args.quick, "seconds": round(seconds, 1),
             "budget_s": check.args.budget, "counts": counts, "machine": check.machine,
@@ -340,7 +345,7 @@ def write_report(check: Check, out: Path, seconds: float) -> dict:
     (out / "summary.json").write_text(json.dumps(s, indent=1) + "\n")
     (out / "summary.md").write_text(markdown(s))
     tails = []
-    for r in check.results.values():
+    for r in (Result(**d) for d in s["steps"]):
         if r.log and Path(r.log).is_file():
             lines = Path(r.log).read_text(errors="replace").splitlines()
             tails.append(f"===== {r.name}: {r.status}\n" + "\n".join(lines[:1] + ["..."] + lines[-40:]))
@@ -359,6 +364,7 @@ def parse_args(argv=None):
     ap.add_argument("--install", action=argparse.BooleanOptionalAction, default=None,
                     help="pip install the project first [on with --device cuda, off on cpu]")
     ap.add_argument("--only", nargs="+", help="run only the steps matching these patterns (fnmatch), e.g. 'train:*' detect")
+    ap.add_argument("--list", action="store_true", help="print the steps (name, phase, limit, command) and exit")
     ap.add_argument("--out", help="summary folder [$OUT, else runs/gpu_check]")
     ap.add_argument("--work", help="scratch folder for data, runs and logs [a new temporary folder]")
     a = ap.parse_args(argv)
@@ -373,6 +379,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     out = Path(args.out or os.environ.get("OUT") or ROOT / "runs" / "gpu_check")
     check = Check(args)
+    if args.list:
+        for step in check.setup_steps() + check.work_steps():
+            cmd = step.cmd() if callable(step.cmd) else step.cmd
+            skip = step.skip() if callable(step.skip) else step.skip
+            shown = f"SKIP: {skip}" if skip else " ".join(map(str, cmd)) if cmd else "(once its training passed)"
+            print(f"{step.name:36} phase {step.phase}  {step.timeout:4.0f} s  {shown}")
+        return 0
     t0 = time.monotonic()
     try:
         check.execute()
