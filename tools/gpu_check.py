@@ -208,7 +208,7 @@ class Check:
         for verb in ("detect", "segment"):
             folder = self.work / verb
             out.append(Step(verb, vk + [verb, *samples, "--device", dev, "--batch", "2", "--quiet", "--out", folder],
-                            t_pred, expect=[folder / "predictions.json"] if verb == "detect" else [folder]))
+                            t_pred, expect=[folder / ("predictions.json" if verb == "detect" else f"{Path(samples[0]).stem}_mask.png")]))
         torchrun = Path(PY).parent / "torchrun"  # the one of this Python; `python -m torch.distributed.run` is the same
         runner = [torchrun] if torchrun.is_file() else [PY, "-m", "torch.distributed.run"]
         ddp = runner + ["--nproc_per_node", "1", "--standalone"]
