@@ -118,6 +118,7 @@ class Check:
         self.machine: dict = {}
         self.bench: list = []
         self.order: list[str] = []  # step names as declared: the summary's row order
+        self.samples = sorted(str(p) for p in (ROOT / "data" / "samples").glob("*.jpg"))
         self.start = time.monotonic()
         self.deadline = self.start + args.budget  # of the steps before the benchmark: see execute()
         self.lock = threading.Lock()
@@ -204,7 +205,7 @@ class Check:
         for preset in PRESETS:
             out.append(Step(f"eval:{preset}", lambda p=preset: self.eval_cmd(p), t_eval, 3 if preset.startswith("dcgan") else 2,
                             expect=[self.work / f"eval_{preset}.json"]))
-        samples = sorted(str(p) for p in (ROOT / "data" / "samples").glob("*.jpg"))
+        samples = self.samples
         for verb in ("detect", "segment"):
             folder = self.work / verb
             out.append(Step(verb, vk + [verb, *samples, "--device", dev, "--batch", "2", "--quiet", "--out", folder],
@@ -278,10 +279,22 @@ class Check:
             status, err = "FAIL", f"exit 0 but {', '.join(missing)} is missing"
         else:
             status, err = "FAIL", error_line(text) or f"exit status {rc}"
-        note = metrics_note(text) if status == "PASS" and step.name.split(":")[0] in ("train", "eval", "ddp") else ""
-        if status == "PASS" and step.name.startswith("ddp:"):
-            note = f"torchrun, world size 1, {'NCCL' if self.cuda else 'Gloo'}; {note}"
+        note = self.note(step, text) if status == "PASS" else ""
         return self._record(Result(step.name, status, round(dt, 1), round(limit), err, note, " ".join(cmd), str(log)))
+
+    def note(self, step: Step, text: str) -> str:
+        """What a passed step showed: its metrics, the export's difference from PyTorch, the
+        number of detections."""
+        kind = step.name.split(":")[0]
+        if kind in ("train", "eval"):
+            return metrics_note(text)
+        if kind == "ddp":
+            return f"torchrun, world size 1, {'NCCL' if self.cuda else 'Gloo'}; {metrics_note(text)}"
+        if kind == "export":
+            return next((ln.strip() for ln in reversed(text.splitlines()) if ln.startswith("max |")), "")
+        if kind == "detect":
+            return f"{len(json.loads(Path(step.expect[0]).read_text()))} boxes in {len(self.samples)} images"
+        return ""
 
     def _record(self, r: Result) -> Result:
         with self.lock:
