@@ -119,6 +119,7 @@ class Check:
         self.bench: list = []
         self.order: list[str] = []  # step names as declared: the summary's row order
         self.samples = sorted(str(p) for p in (ROOT / "data" / "samples").glob("*.jpg"))
+        self.out: Optional[Path] = None  # the summary folder, rewritten after each step when set
         self.start = time.monotonic()
         self.deadline = self.start + args.budget  # of the steps before the benchmark: see execute()
         self.lock = threading.Lock()
@@ -299,7 +300,9 @@ class Check:
     def _record(self, r: Result) -> Result:
         with self.lock:
             self.results[r.name] = r
-        print(f"[{r.status}] {r.name} {r.seconds:.1f}s {r.error or r.note}", flush=True)
+            print(f"[{r.status}] {r.name} {r.seconds:.1f}s {r.error or r.note}", flush=True)
+            if self.out is not None:  # after every step: a run cut short still leaves its summary
+                write_report(self, self.out, time.monotonic() - self.start)
         return r
 
     def execute(self) -> None:
@@ -399,11 +402,11 @@ def main(argv=None) -> int:
             shown = f"SKIP: {skip}" if skip else " ".join(map(str, cmd)) if cmd else "(once its training passed)"
             print(f"{step.name:36} phase {step.phase}  {step.timeout:4.0f} s  {shown}")
         return 0
-    t0 = time.monotonic()
+    check.out = out
     try:
         check.execute()
     finally:
-        s = write_report(check, out, time.monotonic() - t0)
+        s = write_report(check, out, time.monotonic() - check.start)
     print("\n" + markdown(s), flush=True)
     print(f"summary: {out / 'summary.md'}, {out / 'summary.json'}; step logs: {out / 'logs.txt'} (full logs in {check.work / 'logs'})")
     return 1 if s["counts"]["FAIL"] else 0
