@@ -13,14 +13,15 @@ PY=${PYTHON:-python3}
 
 if [ "${1:-}" = "--fetch-wheels" ]; then
     # The packages of pyproject.toml (and their needs) that the device image ('cuda', Python 3.12)
-    # does not hold, at the versions tested here; carried with `carry: [".whl"]` (docs/GPU.md).
+    # does not hold, at the versions tested here (typing-extensions: pydantic needs >= 4.14.1);
+    # 9 MB, carried with `carry: [".whl"]` and installed by the install-wheels step (docs/GPU.md).
     exclude=$(git rev-parse --git-path info/exclude)
     grep -qx '/.whl/' "$exclude" 2>/dev/null || echo '/.whl/' >> "$exclude"
     exec "$PY" -m pip download --no-deps --only-binary=:all: --python-version "${WHEEL_PYTHON:-3.12}" --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
         --platform manylinux_2_24_x86_64 --platform manylinux_2_5_x86_64 --platform manylinux1_x86_64 -d .whl \
         albumentations==2.0.8 albucore==0.0.24 simsimd==6.5.16 stringzilla==5.3.2 \
-        pydantic==2.13.4 pydantic-core==2.46.4 annotated-types==0.7.0 typing-inspection==0.4.2 \
+        pydantic==2.13.4 pydantic-core==2.46.4 annotated-types==0.7.0 typing-inspection==0.4.2 typing-extensions==4.16.0 \
         pycocotools==2.0.11 segmentation-models-pytorch==0.6.0
 fi
 
