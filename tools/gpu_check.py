@@ -374,7 +374,7 @@ def parse_args(argv=None):
     ap.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
     ap.add_argument("--quick", action="store_true", help="batch 2 and 1 step per run, small benchmark (for CPU checks)")
     ap.add_argument("--steps", type=int, help="training steps per run [5; 1 with --quick]")
-    ap.add_argument("--jobs", type=int, help="steps run at once in phases 1-2 [4 on cuda, 1 on cpu]")
+    ap.add_argument("--jobs", type=int, help="steps run at once after the setup, the benchmark excepted [4 on cuda, 1 on cpu]")
     ap.add_argument("--budget", type=float, help="seconds for the whole run; steps that would start later are skipped "
                     f"[450; 3600 with --quick]; the last {BENCH_RESERVE_S} s are kept for the benchmark")
     ap.add_argument("--install", action=argparse.BooleanOptionalAction, default=None,
