@@ -6,8 +6,9 @@
   ``DIR/coco-captions`` COCO captions), so that every preset trains with
   ``VISIONKIT_DATA=DIR`` and no download;
 * ``bench NAME --device D --batches 1 32 --out OUT.json``: images/s of a bundled model,
-  network alone (a random batch already on the device; decode, NMS or upsampling included)
-  and end to end (``load_model(NAME).predict`` from files, batch B).
+  network alone (a random batch already on the device; decode, NMS or upsampling included;
+  float32, and on CUDA fp16/bf16 autocast, NCHW and channels-last) and end to end
+  (``load_model(NAME).predict`` from files, batch B, as a user gets it).
 
 Only ``machine`` and ``bench`` import torch and visionkit; ``data`` needs numpy and OpenCV.
 """
@@ -214,17 +215,22 @@ def bench(name: str, device: str, batches: list[int], passes: int, warmup: int) 
     h, w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
     files = sorted(str(p) for p in (ROOT / "data" / "samples").glob("*.jpg"))
     modes = [("fp32", None)] + ([("fp16", torch.float16), ("bf16", torch.bfloat16)] if dev.type == "cuda" else [])
+    # the predictor's own memory format (NCHW on CUDA, channels-last on the CPU); on CUDA also the other
+    layouts = [pred.channels_last] + ([not pred.channels_last] if dev.type == "cuda" else [])
     rows = []
     for b in batches:
-        x = torch.rand(b, 3, h, w, device=dev, generator=torch.Generator(dev).manual_seed(0))
-        if pred.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
         iters = max(1, 32 // b) if dev.type == "cuda" else 1
-        for mode, dtype in modes:
-            def forward():
-                with torch.inference_mode(), torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None):
-                    pred.model(x)
-            rows.append(_row(name, b, f"network {mode}", (h, w), lambda: _timed(forward, sync, warmup, passes, iters)))
+        for cl in layouts:
+            fmt = torch.channels_last if cl else torch.contiguous_format
+            pred.model.to(memory_format=fmt)
+            x = torch.rand(b, 3, h, w, device=dev, generator=torch.Generator(dev).manual_seed(0)).contiguous(memory_format=fmt)
+            for mode, dtype in modes:
+                def forward():
+                    with torch.inference_mode(), torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None):
+                        pred.model(x)
+                label = f"network {mode}{' channels-last' if cl else ''}"
+                rows.append(_row(name, b, label, (h, w), lambda: _timed(forward, sync, warmup, passes, iters)))
+        pred.model.to(memory_format=torch.channels_last if pred.channels_last else torch.contiguous_format)
         paths = (files * (-(-b // len(files))))[:b]
         predict = lambda: pred.predict(paths, batch=b, keep_image=False, workers=4)  # noqa: E731
         rows.append(_row(name, b, "end to end fp32 (files)", (h, w), lambda: _timed(predict, sync, min(warmup, 1), passes, 1)))
