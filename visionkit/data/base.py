@@ -13,7 +13,9 @@ instead, so a long run neither crashes nor trains on garbage. With ``strict=True
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
+
+import numpy as np
 
 from torch.utils.data import Dataset
 
@@ -21,10 +23,26 @@ from ..errors import DataError
 from .validate import BadFile, Issues
 
 
+class SampleKey(NamedTuple):
+    """What a seeded sampler yields instead of a bare index: the item and the seed of its
+    augmentation (see ``Transform.reseed``)."""
+
+    index: int
+    seed: int
+
+
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    """A 32-bit seed for one sample's augmentation, a function of the run's seed, the epoch and
+    the sample's index only (NumPy's SeedSequence mixes them: nearby inputs give unrelated seeds)."""
+    return int(np.random.SeedSequence([seed & 0xFFFFFFFF, epoch, index]).generate_state(1)[0])
+
+
 class VisionDataset(Dataset):
-    """Base class. Subclasses set ``classes``, ``task``, ``items`` and implement ``raw(i)``."""
+    """Base class. Subclasses set ``classes``, ``task``, ``items`` and implement ``raw(i)``.
+    ``dataset[i]`` takes an index or a :class:`SampleKey` (seeded augmentation)."""
 
     task: str = "detection"
+    accepts_sample_keys = True
 
     def __init__(self, root, split: str, strict: bool = False, transform: Optional[Callable] = None):
         self.root = root
@@ -48,7 +66,8 @@ class VisionDataset(Dataset):
         """The untransformed sample ``(image, target)`` of item ``i``."""
         raise NotImplementedError
 
-    def __getitem__(self, i: int):
+    def __getitem__(self, key: int | SampleKey):
+        i, seed = (key.index, key.seed) if isinstance(key, SampleKey) else (key, None)
         n = len(self)
         for k in range(min(n, 16)):
             j = (i + k) % n
@@ -63,7 +82,11 @@ class VisionDataset(Dataset):
                 e.record(self.issues, "; item skipped")
                 warnings.warn(f"skipping bad item: {e}", stacklevel=2)
                 continue
-            return self.transform(image, target) if self.transform is not None else (image, target)
+            if self.transform is None:
+                return image, target
+            if seed is not None and hasattr(self.transform, "reseed"):
+                self.transform.reseed(seed)
+            return self.transform(image, target)
         raise DataError(f"{self.root}: no readable item near index {i} (split {self.split!r})")
 
     def __repr__(self) -> str:
@@ -73,7 +96,6 @@ class VisionDataset(Dataset):
 
 # ------------------------------------------------------------------------------ detection
 
-import numpy as np  # noqa: E402
 
 from .image import read_image  # noqa: E402
 

@@ -210,6 +210,15 @@ class Transform:
         self.pre = _pre_aug(augment, task) if augment is not None else None
         self.post = _post_aug(augment, task, ignore_index) if augment is not None else None
 
+    def reseed(self, seed: int) -> None:
+        """Make the next call's random draws a function of ``seed`` alone: albumentations draws
+        from each Compose's own generators, which this sets (the engine passes a seed derived
+        from the run's seed, the epoch and the sample index, so that runs and resumes repeat
+        their augmentation exactly, in worker processes too)."""
+        for k, compose in enumerate((self.pre, self.post)):
+            if compose is not None:
+                compose.set_random_seed(int(seed) + k)
+
     def __call__(self, image: np.ndarray, target: dict):
         target = dict(target)
         train = self.pre is not None or self.post is not None

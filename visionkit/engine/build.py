@@ -6,9 +6,9 @@ drawn from ``seed + e`` alone (so a resumed run sees exactly the same batches), 
 across ranks like :class:`~torch.utils.data.DistributedSampler` (rank ``r`` takes positions
 ``r, r+W, r+2W, ...``, so ``W`` ranks with batch ``b`` see the same global batches as one process
 with batch ``W*b``), and it can skip the batches of an epoch that were already trained.
-With ``workers=0`` a resumed run is bit-exact, augmentation included (the global RNG states are
-in the checkpoint); with worker processes the batches are the same but the augmentation draws
-are not, since which worker loads which batch shifts after the skipped ones.
+Each sample's augmentation is seeded from ``(seed, epoch, index)`` (the sampler yields
+:class:`~visionkit.data.base.SampleKey`\ s), so two runs with one seed, and a resumed run and
+an uninterrupted one, draw the same augmentation with ``workers=0`` and with worker processes.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from ..config import Config
+from ..data.base import SampleKey, sample_seed
 from ..errors import ConfigError
 from ..registry import MODELS
 from .distributed import DistInfo
@@ -69,14 +70,21 @@ def build_dataset(cfg: Config, split: str, train: bool) -> Dataset:
 
 class ResumableSampler(DistributedSampler):
     """:class:`DistributedSampler` that can start an epoch part-way (``skip`` samples of this
-    rank's shard are dropped) for exact mid-epoch resume."""
+    rank's shard are dropped) for exact mid-epoch resume. For data sets that take them
+    (``accepts_sample_keys``) it yields :class:`~visionkit.data.base.SampleKey`\ s whose
+    augmentation seed depends on ``(seed, epoch, index)`` alone, so a run, a rerun and a resume
+    draw the same augmentation for every sample, whichever worker process loads it."""
 
     def __init__(self, dataset: Dataset, dist: DistInfo, shuffle: bool = True, seed: int = 0):
         super().__init__(dataset, num_replicas=dist.world_size, rank=dist.rank, shuffle=shuffle, seed=seed)
         self.skip = 0
+        self.keyed = bool(getattr(dataset, "accepts_sample_keys", False))
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(list(super().__iter__())[self.skip:])
+    def __iter__(self) -> Iterator[int | SampleKey]:
+        indices = list(super().__iter__())[self.skip:]
+        if not self.keyed:
+            return iter(indices)
+        return iter([SampleKey(i, sample_seed(self.seed, self.epoch, i)) for i in indices])
 
     def __len__(self) -> int:
         return max(self.num_samples - self.skip, 0)
