@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .errors import UserError
-from .engine.io import atomic_save
+from .utils.io import atomic_save
 from .exported import META_KEY, TORCHSCRIPT_META
 
 FORMATS = ("onnx", "torchscript")

@@ -90,7 +90,7 @@ def quantize_onnx(src: str | Path, dst: str | Path, images: Iterable[torch.Tenso
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    from .engine.io import atomic_save
+    from .utils.io import atomic_save
     from .exported import META_KEY
 
     src, dst = Path(src), Path(dst)

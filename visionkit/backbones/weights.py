@@ -222,7 +222,7 @@ def load_pretrained(key: str) -> dict[str, Any]:
 def install(key: str, file: str | Path | None = None) -> Path:
     """Copy ``key``'s file into the hub cache, atomically, after checking its hash. Without
     ``file`` the copy comes from an installed package, else from the download URL."""
-    from ..engine.io import atomic_path
+    from ..utils.io import atomic_path
 
     w = get(key)
     dest = hub_dir() / w.filename

@@ -82,7 +82,7 @@ def run_predict(verb: str, sources, weights, model_name, conf, iou, max_det, img
     from tqdm import tqdm
 
     from ..api import load_model
-    from ..engine.io import atomic_write_text
+    from ..utils.io import atomic_write_text
     from ..sources import count_sources
 
     task = TASKS[verb]

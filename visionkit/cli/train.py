@@ -70,7 +70,7 @@ def evaluate(config: str, overrides: tuple[str, ...], weights: str, split: str, 
     from ..config import load_config
     from ..engine.distributed import cleanup, info
     from ..engine.evaluator import evaluate_checkpoint, save_predictions
-    from ..engine.io import atomic_write_text
+    from ..utils.io import atomic_write_text
 
     cfg = load_config(config, overrides)
     try:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Optional
 from xml.sax.saxutils import escape
 
-from ..engine.io import atomic_path, atomic_write_text
+from ..utils.io import atomic_path, atomic_write_text
 from ..errors import DataError
 from .validate import Issues
 

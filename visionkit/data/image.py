@@ -142,7 +142,7 @@ def read_mask(path) -> np.ndarray:
 
 def write_image(path, image_rgb: np.ndarray, quality: int = 95) -> None:
     """Write an RGB image atomically (format from the extension); unicode-safe."""
-    from ..engine.io import atomic_write_bytes
+    from ..utils.io import atomic_write_bytes
 
     ext = Path(path).suffix.lower() or ".png"
     bgr = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR) if image_rgb.ndim == 3 else image_rgb

@@ -30,7 +30,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from ..engine.io import atomic_save
+from ..utils.io import atomic_save
 
 COLOR_BINS, TEXTURE_BINS, ORIENTATIONS = 25, 10, 8
 

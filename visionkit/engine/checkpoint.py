@@ -11,7 +11,7 @@ A checkpoint is a plain dict of tensors and plain Python values (the project-wid
 Because it holds nothing but tensors, numbers, strings, lists and dicts, it loads with
 ``torch.load(weights_only=True)``, whose unpickler refuses every other class: a checkpoint
 from a stranger cannot run code on load (a pickle's ``__reduce__`` can name any function).
-Files are written through :mod:`visionkit.engine.io`, so a run killed mid-write leaves the
+Files are written through :mod:`visionkit.utils.io`, so a run killed mid-write leaves the
 previous checkpoint intact.
 """
 
@@ -28,7 +28,7 @@ import torch
 
 from .. import __version__
 from ..errors import WeightsError
-from .io import atomic_save
+from ..utils.io import atomic_save
 
 REQUIRED_KEYS = ("model", "config", "task")
 
