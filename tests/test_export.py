@@ -6,7 +6,7 @@ import torch
 
 from tests.cli.test_predict import _checkpoint
 from visionkit.cli import main
-from visionkit.engine.checkpoint import build_from_checkpoint
+from visionkit.engine.restore import build_from_checkpoint
 from visionkit.export import check_export, run_exported
 
 

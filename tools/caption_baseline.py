@@ -54,7 +54,7 @@ def main(argv=None) -> int:
 
     results = {}
     if args.weights:
-        from visionkit.engine.checkpoint import build_from_checkpoint
+        from visionkit.engine.restore import build_from_checkpoint
         from visionkit.engine.evaluator import evaluate_checkpoint
 
         model, _, _ = build_from_checkpoint(args.weights)

@@ -118,7 +118,8 @@ def load_model(name_or_checkpoint: str | Path = "default-detector", device: str 
     file written by ``visionkit export`` (``.onnx``, ``.torchscript.pt``; run on the CPU by
     onnxruntime or torch.jit); ``task`` (e.g. ``"detection"``) rejects a model of another task
     with a clear error."""
-    from .engine.checkpoint import build_from_checkpoint, load_checkpoint
+    from .engine.checkpoint import load_checkpoint
+    from .engine.restore import build_from_checkpoint
     from .engine.device import resolve_device
     from .exported import is_exported, load_exported_model
 

@@ -26,7 +26,8 @@ def export(weights, fmt, out, imgsz, opset, check, int8, calib, calib_n):
     model.onnx`. `--int8` also writes model.int8.onnx, quantised after training.
     """
     from ..api import resolve_weights
-    from ..engine.checkpoint import build_from_checkpoint, load_checkpoint
+    from ..engine.checkpoint import load_checkpoint
+    from ..engine.restore import build_from_checkpoint
     from ..errors import UserError
     from ..export import check_export, export_model
     from ..exported import export_meta

@@ -21,7 +21,7 @@ def generate(weights, n, out, seed, interpolate, device):
     import torch
     from ..api import resolve_weights
     from ..viz import save_grid
-    from ..engine.checkpoint import build_from_checkpoint
+    from ..engine.restore import build_from_checkpoint
     from ..engine.device import resolve_device
     from ..errors import UserError
 

@@ -289,8 +289,9 @@ def evaluate_checkpoint(cfg, weights, split: str = "", use_ema: bool = True, dat
     (each rank scores a shard). Returns ``(result, dataset)``."""
     from ..errors import DataError, WeightsError
     from ..exported import is_exported, load_exported_model
-    from .build import attach_fid_extractor, build_dataset, build_model, make_eval_loader, model_task
-    from .checkpoint import ema_weights, load_checkpoint
+    from .build import build_dataset, make_eval_loader, model_task
+    from .checkpoint import load_checkpoint
+    from .restore import attach_fid_extractor, build_from_checkpoint
     from .device import amp_dtype, resolve_device
 
     device = resolve_device(cfg.train.device)
@@ -311,13 +312,8 @@ def evaluate_checkpoint(cfg, weights, split: str = "", use_ema: bool = True, dat
     if ds_classes and classes and ds_classes != classes:
         raise DataError(f"{weights}: the {'exported model' if exported else 'checkpoint'}'s classes {classes} differ from the data set's {ds_classes}")
     if not exported:
-        model = build_model(cfg, classes)
+        model, _, _ = build_from_checkpoint(ckpt, use_ema, cfg=cfg, classes=classes)
         attach_fid_extractor(model, cfg)
-        state = ema_weights(ckpt["ema"]) if use_ema and ckpt.get("ema") else ckpt["model"]
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as e:
-            raise WeightsError(f"{weights}: weights do not fit model {cfg.model.get('name')!r}: {str(e).splitlines()[0]}") from None
         model.to(device)
         task = ckpt.get("task") or model_task(cfg, model, dataset)
     if cfg.eval.tta and task == "detection":

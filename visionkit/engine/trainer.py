@@ -35,7 +35,7 @@ import torch
 from ..config import Config, save_config, to_dict
 from ..errors import ConfigError, UserError, WeightsError
 from . import distributed as D
-from .build import attach_fid_extractor, build_dataset, build_model, make_eval_loader, make_train_loader, model_task, steps_per_epoch
+from .build import build_dataset, build_model, make_eval_loader, make_train_loader, model_task, steps_per_epoch
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .device import amp_dtype, autocast, batch_size_of, resolve_device, seed_everything, split_batch, to_device
 from .evaluator import EvalResult, Evaluator, default_metric, metric_mode, save_predictions
@@ -43,6 +43,7 @@ from .hook import StepContext
 from .malloc import tune_malloc
 from .logging import RunLogger, progress, quiet_mode
 from .optim import build_ema, build_optimizer, build_scheduler
+from .restore import attach_fid_extractor
 
 
 class TrainingError(UserError):

@@ -23,10 +23,10 @@ from torch import nn
 
 from ...registry import MODELS
 from ..common import Images, Normalize, batch_images, build_backbone
-from ...data.proposals import default_cache_dir
 from .necks import FPNNeck, ReduceNeck
 from .proposals import SelectiveSearchProposer
 from .roi_heads import Predictor, RoIHeads, RoIPooler, TwoMLPHead
+from .selective_search import default_cache_dir
 
 
 class FastRCNN(nn.Module):

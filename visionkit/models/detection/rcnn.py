@@ -24,9 +24,9 @@ from torchvision.ops import roi_align
 
 from ...registry import MODELS
 from ..common import Images, Normalize, batch_images, build_backbone
-from ...data.proposals import default_cache_dir
 from .proposals import SelectiveSearchProposer
 from .roi_heads import Predictor, RoIHeads
+from .selective_search import default_cache_dir
 
 
 class WarpRegions(nn.Module):
