@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from visionkit.config import load_config  # noqa: E402
 from visionkit.data.build import build_dataset, make_loader  # noqa: E402
-from visionkit.utils.io import atomic_write_text  # noqa: E402
 from visionkit.errors import run_script  # noqa: E402
 from visionkit.metrics.caption import caption_metrics  # noqa: E402
 from visionkit.models.captioning.nearest import NearestNeighbourCaptioner  # noqa: E402
+from visionkit.utils.io import atomic_write_text  # noqa: E402
 
 
 @torch.inference_mode()

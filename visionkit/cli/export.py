@@ -48,7 +48,7 @@ def export(weights, fmt, out, imgsz, opset, check, int8, calib, calib_n):
         if not diff < 1e-3:
             raise UserError(f"{target}: the export does not reproduce the PyTorch outputs (max difference {diff:.3g})")
     if int8:
-        from ..export import input_hw
+        from ..exported import input_hw
         from ..quantize import calibration_images, quantize_onnx
 
         images = calibration_images(cfg, input_hw(size), calib, calib_n)
