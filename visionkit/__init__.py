@@ -7,7 +7,7 @@ with ``data`` beside them. See docs/ARCHITECTURE.md.
     results = load_model("default-detector").predict("image.jpg")
 """
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["__version__", "load_model", "Predictor", "Result"]
 

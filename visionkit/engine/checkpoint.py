@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import __version__
+from .._version import __version__
 from ..errors import WeightsError
 from ..utils.io import atomic_save
 
