@@ -28,6 +28,7 @@ from typing import Any, Optional, Union
 import yaml
 
 from .errors import ConfigError, closest
+from .utils.io import atomic_write_text
 
 # --------------------------------------------------------------------------------- schema
 
@@ -341,6 +342,4 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
 
 
 def save_config(cfg: Config, path: str | Path) -> None:
-    from .utils.io import atomic_write_text
-
     atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))

@@ -64,7 +64,7 @@ def export_model(model: nn.Module, task: str, fmt: str, out: str | Path, img_siz
     def write_onnx(tmp: Path) -> None:
         torch.onnx.export(wrapper, (example,), str(tmp), input_names=["images"], output_names=names, opset_version=opset, dynamo=False)
         if text is not None:
-            import onnx
+            import onnx  # lazy: an optional extra (pip install visionkit[export])
 
             graph = onnx.load(str(tmp))
             onnx.helper.set_model_props(graph, {META_KEY: text})

@@ -56,7 +56,7 @@ def load_exported(path: str | Path, threads: int = 0, spin: bool = True):
     would take the cores from the image decoding that a predictor does between calls."""
     path = Path(path)
     if path.suffix == ".onnx":
-        import onnxruntime as ort  # lazy: an optional extra (pip install visionkit[export]), slow to import
+        import onnxruntime as ort  # lazy: an optional extra (pip install visionkit[export])
 
         opts = ort.SessionOptions()
         if threads > 0:
@@ -98,7 +98,7 @@ def read_meta(path: str | Path) -> dict:
     raw = None
     try:
         if path.suffix == ".onnx":
-            import onnx  # lazy: an optional extra (pip install visionkit[export]), slow to import
+            import onnx  # lazy: an optional extra (pip install visionkit[export])
 
             model = onnx.load(str(path), load_external_data=False)
             raw = next((p.value for p in model.metadata_props if p.key == META_KEY), None)

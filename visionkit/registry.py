@@ -18,6 +18,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .config import check_kwargs
 from .errors import ConfigError, unknown
 
 
@@ -82,7 +83,6 @@ class Registry:
     def build(self, name: str, where: str = "", **kwargs) -> Any:
         """Build ``name`` after checking ``kwargs`` against the builder's typed signature."""
         entry = self.get(name)
-        from .config import check_kwargs
 
         kwargs = check_kwargs(entry.builder, kwargs, where or f"{self.kind} {name!r}")
         return entry.builder(**kwargs)

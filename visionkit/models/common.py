@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..registry import BACKBONES
+
 Images = Union[torch.Tensor, Sequence[torch.Tensor]]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -63,8 +65,6 @@ def batch_images(images: Images, size_divisible: int = 1) -> tuple[torch.Tensor,
 def build_backbone(name: str, pretrained: bool, frozen_stages: int = 0) -> nn.Module:
     """A zoo backbone for a task head (``frozen_stages`` only passed when set, so backbones
     that cannot freeze still build)."""
-    from ..registry import BACKBONES
-
     kwargs = {"pretrained": pretrained}
     if frozen_stages:
         kwargs["frozen_stages"] = frozen_stages

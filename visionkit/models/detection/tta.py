@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torchvision.ops import batched_nms, box_iou
 
+from ...errors import ConfigError
 from ..common import Images
 
 FLIPS = {"h": (-1,), "v": (-2,), "hv": (-2, -1)}
@@ -84,8 +85,6 @@ class FlipTTA(nn.Module):
         super().__init__()
         bad = [f for f in flips if f not in FLIPS]
         if bad:
-            from ...errors import ConfigError
-
             raise ConfigError(f"eval.tta: unknown flip {bad[0]!r}; valid: {', '.join(FLIPS)}")
         self.model, self.flips, self.vote = model, list(flips), vote
         own = lambda attr, default: next((getattr(m, attr) for m in model.modules() if hasattr(m, attr)), default)  # noqa: E731

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...backbones.weights import load_pretrained
+from ...errors import WeightsError
 from ...registry import MODELS
 from ..common import Images, Normalize, batch_images
 from .fcn import _masks
@@ -41,10 +43,7 @@ class SMPSegmenter(nn.Module):
 
 
 def _build(arch: str, num_classes: int, encoder: str, pretrained: bool, ignore_index: int, class_weights, dice_weight) -> SMPSegmenter:
-    import segmentation_models_pytorch as smp
-
-    from ...backbones.weights import load_pretrained
-    from ...errors import WeightsError
+    import segmentation_models_pytorch as smp  # lazy: smp (and timm) take seconds to import; only smp configs need it
 
     net = getattr(smp, ARCHS[arch])(encoder_name=encoder, encoder_weights=None, classes=num_classes)
     if pretrained:
