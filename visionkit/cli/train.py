@@ -10,6 +10,9 @@ import os
 
 import click
 
+from ..config import load_config
+from ..utils.io import atomic_write_text
+
 
 def _json(obj) -> str:
     """JSON with undefined metrics (nan) written as null, as everywhere in visionkit."""
@@ -41,8 +44,7 @@ def train(config: str, overrides: tuple[str, ...], resume: str | None):
       visionkit train configs/fcn_camvid.yaml --resume auto
       torchrun --nproc_per_node 4 tools/train.py configs/faster_rcnn_bccd.yaml
     """
-    from ..config import load_config
-    from ..engine.trainer import train as run
+    from ..engine.trainer import train as run  # lazy: imports torch
 
     cfg = load_config(config, overrides)
     summary = run(cfg, resume=resume)
@@ -67,10 +69,8 @@ def evaluate(config: str, overrides: tuple[str, ...], weights: str, split: str, 
     Example:
       visionkit eval configs/faster_rcnn_bccd.yaml --weights runs/faster_rcnn_bccd/best.pt --split test
     """
-    from ..config import load_config
-    from ..engine.distributed import cleanup, info
-    from ..engine.evaluator import evaluate_checkpoint, save_predictions
-    from ..utils.io import atomic_write_text
+    from ..engine.distributed import cleanup, info  # lazy: imports torch
+    from ..engine.evaluator import evaluate_checkpoint, save_predictions  # lazy: imports torch
 
     cfg = load_config(config, overrides)
     try:

@@ -34,7 +34,6 @@ from ..errors import ConfigError, DataError, WeightsError
 from ..exported import is_exported, load_exported_model
 from ..metrics.caption import caption_metrics
 from ..metrics.coco import coco_evaluate
-from ..metrics.fid import fid_from_features
 from ..metrics.results import save_results, to_coco_results
 from ..metrics.segmentation import ConfusionMatrix
 from ..metrics.voc import f1_threshold, match_detections, voc_evaluate
@@ -219,6 +218,7 @@ class _Generation:
         fake = D.gather_strided(self.fake)
         if not real:
             return EvalResult({})
+        from ..metrics.fid import fid_from_features  # lazy: scipy.linalg takes ~1 s to import; only GANs need it
 
         return EvalResult({"fid": float(fid_from_features(np.concatenate(real), np.concatenate(fake)))})
 

@@ -30,7 +30,6 @@ from typing import Sequence
 
 import cv2
 import numpy as np
-from skimage.segmentation import felzenszwalb
 
 from ...utils.io import atomic_save
 
@@ -131,6 +130,8 @@ def selective_search(
     """Proposals (M×4 float32 xyxy pixels) for an HWC uint8 RGB image. Large images are
     segmented at ``max_side`` pixels and the boxes scaled back. The defaults were chosen on
     BCCD training images: about 1,300 boxes per image with ~0.9 recall at IoU 0.5."""
+    from skimage.segmentation import felzenszwalb  # lazy: pulls in scipy.ndimage (~2 s); only R-CNNs search
+
     h, w = image.shape[:2]
     f = min(1.0, max_side / max(h, w))
     small = cv2.resize(image, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA) if f < 1 else image
