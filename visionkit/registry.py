@@ -89,13 +89,13 @@ class Registry:
 
 
 _BACKBONE_MODULES = (
-        "visionkit.backbones.lenet",
-        "visionkit.backbones.alexnet",
-        "visionkit.backbones.vgg",
-        "visionkit.backbones.googlenet",
-        "visionkit.backbones.resnet",
-        "visionkit.backbones.densenet",
-        "visionkit.backbones.mobilenet",
+    "visionkit.backbones.lenet",
+    "visionkit.backbones.alexnet",
+    "visionkit.backbones.vgg",
+    "visionkit.backbones.googlenet",
+    "visionkit.backbones.resnet",
+    "visionkit.backbones.densenet",
+    "visionkit.backbones.mobilenet",
     "visionkit.backbones.darknet",
 )
 
@@ -104,7 +104,8 @@ _BACKBONE_MODULES = (
 BACKBONES = Registry("backbone", modules=_BACKBONE_MODULES)
 CLASSIFIERS = Registry("classifier", modules=_BACKBONE_MODULES)
 
-# Model modules register themselves here as they are written (detection, segmentation, ...).
+# Task heads (detection, segmentation, generation, captioning, classification); importing
+# visionkit.models registers every one.
 MODELS = Registry("model", modules=("visionkit.models",))
 
 DATASETS = Registry("dataset", modules=("visionkit.data",))

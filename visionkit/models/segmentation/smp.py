@@ -68,11 +68,3 @@ def _register(arch: str) -> None:
 for _arch in ARCHS:
     _register(_arch)
 
-
-def encoder_matches_backbone(model: SMPSegmenter, backbone: nn.Module, x: torch.Tensor) -> bool:
-    """True when the smp encoder's deepest features equal our backbone's on ``x`` (used in
-    tests to show both start from the same weights)."""
-    with torch.no_grad():
-        ours = backbone(x)[backbone.last]
-        theirs = model.net.encoder(x)[-1]
-    return ours.shape == theirs.shape and torch.allclose(ours, theirs, atol=1e-4)
