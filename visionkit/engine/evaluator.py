@@ -30,7 +30,7 @@ import torch
 
 from ..config import EvalConfig
 from ..data.transforms import boxes_to_original
-from ..errors import ConfigError, DataError, WeightsError
+from ..errors import ConfigError, DataError
 from ..exported import is_exported, load_exported_model
 from ..metrics.caption import caption_metrics
 from ..metrics.coco import coco_evaluate

@@ -8,7 +8,6 @@ models start from identical features. Any other smp encoder name works without w
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from ...backbones.weights import load_pretrained
