@@ -54,3 +54,13 @@ def test_rebuilding_from_a_checkpoint_never_needs_imagenet_weights(tmp_path, mon
     assert classes == ["a", "b"]
     for (k, a), b in zip(model.state_dict().items(), rebuilt.state_dict().values()):
         assert torch.equal(a, b), k
+
+
+def test_a_run_config_and_classes_take_the_place_of_the_stored_ones():
+    """What evaluate_checkpoint does: the model of the run's config, with the checkpoint's weights."""
+    state, model = _state()
+    cfg = T.toy_config("/tmp/elsewhere")
+    names = [str(c).upper() for c in T.CLASSES]
+    rebuilt, got, classes = build_from_checkpoint(state, use_ema=False, cfg=cfg, classes=names)
+    assert got is cfg and classes == names and not rebuilt.training
+    assert torch.equal(rebuilt.fc.weight, model.fc.weight)

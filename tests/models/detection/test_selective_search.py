@@ -96,3 +96,17 @@ def test_proposals_option_is_checked(tmp_path):
     make_voc(tmp_path)
     with pytest.raises(ConfigError, match="data.proposals"):
         build_dataset(DataConfig(format="voc", root=str(tmp_path), proposals="edge_boxes"), "train", train=True)
+
+
+def test_the_data_layer_attaches_what_the_proposer_returns(tmp_path):
+    from tests.data.fixtures import make_voc
+    from visionkit.config import DataConfig
+    from visionkit.data.build import build_dataset
+
+    make_voc(tmp_path)
+    cfg = DataConfig(format="voc", root=str(tmp_path), img_size=128, proposals="selective_search")
+    boxes = np.array([[1.0, 2, 30, 40]], np.float32)
+    train = build_dataset(cfg, "train", train=True, proposer=lambda image: boxes)
+    assert np.array_equal(train.raw(0)[1]["proposals"], boxes)
+    evaluation = build_dataset(cfg, "train", train=False, proposer=lambda image: boxes)
+    assert "proposals" not in evaluation.raw(0)[1]  # evaluation images get theirs from the model
