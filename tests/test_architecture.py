@@ -1,6 +1,7 @@
 """The package's import graph: the import-linter contracts of pyproject.toml hold (layers import
-downward only, model families are independent, the low layers import no torch), and no two
-modules import each other, directly or in a loop."""
+downward only, model families are independent, metrics and the export runtime need no model
+code, the low layers import no torch), and no two modules import each other, directly or in a
+loop."""
 
 from __future__ import annotations
 
