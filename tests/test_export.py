@@ -6,8 +6,9 @@ import torch
 
 from tests.cli.test_predict import _checkpoint
 from visionkit.cli import main
-from visionkit.engine.checkpoint import build_from_checkpoint
-from visionkit.export import check_export, run_exported
+from visionkit.engine.restore import build_from_checkpoint
+from visionkit.export import check_export
+from visionkit.exported import run_exported
 
 
 @pytest.mark.parametrize("task", ["detection", "segmentation"])

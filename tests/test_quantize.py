@@ -10,7 +10,7 @@ import torch
 from tests.cli.test_predict import _checkpoint
 from visionkit.api import load_model
 from visionkit.cli import main
-from visionkit.export import run_exported
+from visionkit.exported import run_exported
 from visionkit.exported import read_meta
 
 

@@ -26,11 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from visionkit.api import resolve_weights  # noqa: E402
 from visionkit.bench import machine, median_time  # noqa: E402
-from visionkit.engine.checkpoint import build_from_checkpoint  # noqa: E402
-from visionkit.engine.io import atomic_write_text  # noqa: E402
+from visionkit.engine.restore import build_from_checkpoint  # noqa: E402
 from visionkit.errors import run_script  # noqa: E402
-from visionkit.export import ExportWrapper, as_numpy, export_model, input_hw, load_exported, max_abs_diff  # noqa: E402
+from visionkit.export import ExportWrapper, export_model, max_abs_diff  # noqa: E402
+from visionkit.exported import as_numpy, input_hw, load_exported  # noqa: E402
 from visionkit.registry import model_task  # noqa: E402
+from visionkit.utils.io import atomic_write_text  # noqa: E402
 
 SUFFIX = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
 

@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT))
 from visionkit.bench import median_time  # noqa: E402
 from visionkit.config import load_config  # noqa: E402
 from visionkit.data.image import read_image  # noqa: E402
-from visionkit.data.proposals import selective_search  # noqa: E402
 from visionkit.data.transforms import boxes_to_input, preprocess  # noqa: E402
 from visionkit.engine.build import build_model  # noqa: E402
-from visionkit.engine.checkpoint import build_from_checkpoint  # noqa: E402
+from visionkit.engine.restore import build_from_checkpoint  # noqa: E402
 from visionkit.errors import run_script  # noqa: E402
+from visionkit.models.detection.selective_search import selective_search  # noqa: E402
 
 NAMES = ("rcnn", "fast_rcnn", "faster_rcnn")
 

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from visionkit.bench import machine  # noqa: E402
 from visionkit.config import load_config  # noqa: E402
 from visionkit.engine.device import cpu_has_bf16, resolve_device  # noqa: E402
-from visionkit.engine.io import atomic_write_text  # noqa: E402
 from visionkit.errors import run_script  # noqa: E402
+from visionkit.utils.io import atomic_write_text  # noqa: E402
 
 MODES = {"fp32": ("off", False), "fp32 channels-last": ("off", True), "bf16": ("bf16", False), "bf16 channels-last": ("bf16", True)}
 

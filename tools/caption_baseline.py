@@ -22,10 +22,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from visionkit.config import load_config  # noqa: E402
 from visionkit.data.build import build_dataset, make_loader  # noqa: E402
-from visionkit.engine.io import atomic_write_text  # noqa: E402
 from visionkit.errors import run_script  # noqa: E402
-from visionkit.metrics.caption import caption_metrics  # noqa: E402
+from visionkit.metrics.caption import caption_metrics, corpus_bleu  # noqa: E402
 from visionkit.models.captioning.nearest import NearestNeighbourCaptioner  # noqa: E402
+from visionkit.utils.io import atomic_write_text  # noqa: E402
+
+
+def bleu_agreement(others: list[str], candidate: str) -> float:
+    """The consensus score of the nearest-neighbour baseline: BLEU-1..4 of ``candidate``
+    against the other candidates as its references, summed."""
+    return sum(corpus_bleu([others], [candidate]).values())
 
 
 @torch.inference_mode()
@@ -54,7 +60,7 @@ def main(argv=None) -> int:
 
     results = {}
     if args.weights:
-        from visionkit.engine.checkpoint import build_from_checkpoint
+        from visionkit.engine.restore import build_from_checkpoint
         from visionkit.engine.evaluator import evaluate_checkpoint
 
         model, _, _ = build_from_checkpoint(args.weights)
@@ -70,7 +76,7 @@ def main(argv=None) -> int:
     bs = cfg.eval.batch_size or cfg.data.batch_size
     train_f, train_refs = encode(encoder, train_set, bs)
     test_f, test_refs = encode(encoder, test_set, bs)
-    hyps = NearestNeighbourCaptioner(train_f, train_refs, args.k)(test_f)
+    hyps = NearestNeighbourCaptioner(train_f, train_refs, bleu_agreement, args.k)(test_f)
     results[f"nearest_k{args.k}"] = caption_metrics(test_refs, hyps)
 
     names = list(results)

@@ -41,11 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from visionkit.config import load_config  # noqa: E402
 from visionkit.data.build import build_dataset, make_loader  # noqa: E402
-from visionkit.engine.build import attach_fid_extractor  # noqa: E402
-from visionkit.engine.checkpoint import build_from_checkpoint  # noqa: E402
-from visionkit.engine.io import atomic_write_text  # noqa: E402
+from visionkit.engine.restore import attach_fid_extractor, build_from_checkpoint  # noqa: E402
 from visionkit.errors import UserError, run_script  # noqa: E402
 from visionkit.metrics.fid import fid_terms  # noqa: E402
+from visionkit.utils.io import atomic_write_text  # noqa: E402
 
 
 def _features_and_logits(features, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from visionkit.config import load_config  # noqa: E402
 from visionkit.data.build import build_dataset  # noqa: E402
+from visionkit.engine.build import build_model, build_proposer  # noqa: E402
 from visionkit.errors import UserError, run_script  # noqa: E402
 
 _STATE: dict = {}
@@ -38,8 +39,6 @@ _STATE: dict = {}
 
 def _init(cfg_path: str, overrides: list[str]) -> None:
     import cv2
-
-    from visionkit.engine.build import build_model
 
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
@@ -57,7 +56,7 @@ def _one(job: tuple[str, int]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]
     cfg = _STATE["cfg"]
     key = (split, cfg.data.train == split)
     if key not in _STATE:
-        _STATE[key] = build_dataset(cfg.data, split, train=key[1])
+        _STATE[key] = build_dataset(cfg.data, split, train=key[1], proposer=build_proposer(cfg.data))
     ds = _STATE[key]
     if key[1]:  # training: the boxes on the original image, as the samples carry them
         _, target = ds.raw(i)  # the reader searched (or read the cache) for target["proposals"]

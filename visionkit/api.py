@@ -31,9 +31,18 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 import numpy as np
 import torch
 
+from .data.image import write_image
+from .data.transforms import boxes_to_original, preprocess
+from .engine.checkpoint import load_checkpoint
+from .engine.device import resolve_device
+from .engine.restore import build_from_checkpoint
 from .errors import UserError, WeightsError
+from .exported import is_exported, load_exported_model
+from .models.common import fuse_conv_bn
+from .models.detection.tta import FlipTTA, training_flips
 from .registry import model_task
 from .sources import Item, iter_sources, load_item
+from .viz import draw_caption, draw_detections, draw_mask
 
 ASSETS = Path(__file__).parent / "assets"
 DEFAULT_CONF = 0.25  # a detector's score threshold when its weights store none (Ultralytics' predict default)
@@ -61,8 +70,6 @@ class Result:
 
     def plot(self) -> np.ndarray:
         """The image with the prediction drawn on it."""
-        from .viz import draw_caption, draw_detections, draw_mask
-
         if self.image is None:
             raise UserError(f"{self.path}: no image to draw ({self.error or 'not kept'})")
         if self.task == "segmentation" and self.mask is not None:
@@ -73,8 +80,6 @@ class Result:
 
     def save(self, path: str | Path) -> None:
         """Write the drawn prediction (atomically; the format follows the file extension)."""
-        from .data.image import write_image
-
         write_image(path, self.plot())
 
     def summary(self) -> str:
@@ -127,10 +132,6 @@ def load_model(name_or_checkpoint: str | Path = "default-detector", device: str 
     file written by ``visionkit export`` (``.onnx``, ``.torchscript.pt``; run on the CPU by
     onnxruntime or torch.jit); ``task`` (e.g. ``"detection"``) rejects a model of another task
     with a clear error."""
-    from .engine.checkpoint import build_from_checkpoint, load_checkpoint
-    from .engine.device import resolve_device
-    from .exported import is_exported, load_exported_model
-
     path = resolve_weights(name_or_checkpoint)
     if is_exported(path):  # ONNX / TorchScript from `visionkit export`: runs on the CPU
         model, cfg, classes, meta = load_exported_model(path)
@@ -154,8 +155,6 @@ class Predictor:
         oneDNN's convolutions run faster: forward time 0.83x for the default detector at 448²,
         0.73x for FCN-8s at 160², 0.98x for Faster R-CNN at 320² (1 thread, BN fused, measured
         for issue #9 on a busy 2-core CPU). Not measured on CUDA, so off there by default."""
-        from .models.common import fuse_conv_bn
-
         self.model, self.cfg, self.names = model.to(device).eval(), cfg, list(classes)
         if fuse:
             fuse_conv_bn(self.model)  # BN folded into the conv before it: fewer passes over memory
@@ -220,9 +219,6 @@ class Predictor:
             items.close()
 
     def _augmented(self) -> torch.nn.Module:
-        from .errors import UserError
-        from .models.detection.tta import FlipTTA, training_flips
-
         if self.task != "detection":
             raise UserError(f"{self.name}: --augment (flip test-time augmentation) is for detection models, not {self.task}")
         return FlipTTA(self.model, training_flips(self.cfg.data.augment)).eval()
@@ -231,8 +227,6 @@ class Predictor:
     def _run(self, model, prepared: list[tuple], post: dict, keep_image: bool) -> Iterator[Result]:
         """The model on a batch of ``(item, tensor, meta)`` with this call's thresholds
         ``post``; predictions in original pixels."""
-        from .data.transforms import boxes_to_original
-
         if not prepared:
             return
         items, tensors, metas = zip(*prepared)
@@ -257,8 +251,6 @@ class Predictor:
 def _prepare(item: Item, size, resize: str) -> tuple:
     """``(item, CHW float tensor, meta)`` ready for the model: the image file decoded if it was
     not yet, then letterboxed; ``(item, None, None)`` for a bad item."""
-    from .data.transforms import preprocess
-
     item = load_item(item)
     if item.error:
         return item, None, None

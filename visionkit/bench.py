@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import platform
 import statistics
 import time
 from typing import Callable
+
+import torch
+
+from .engine.device import cpu_has_bf16
 
 
 def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
@@ -27,8 +32,6 @@ def fp32_peak(device: str = "cpu", repeats: int = 10) -> dict[str, float]:
     runs the networks' convolutions). On AMD CPUs MKL may not take its AVX-512 path while oneDNN
     does, so the two can differ by 2× (docs/RESULTS.md); ``peak`` is the larger, the fair
     yardstick for a convolutional network's achieved rate."""
-    import torch
-
     sync = torch.cuda.synchronize if str(device).startswith("cuda") else (lambda: None)
 
     def best_rate(fn, flops: float) -> float:
@@ -58,10 +61,6 @@ def machine(device: str = "cpu") -> str:
     """One line naming the hardware a benchmark ran on: the CPU's model name, PyTorch's
     threads and vector ISA and whether bf16 is native (or the CUDA device's name). Timings from
     different machines are not comparable; this line travels with every number."""
-    import platform
-
-    import torch
-
     if str(device).startswith("cuda"):
         return f"{torch.cuda.get_device_name(torch.device(device))}, CUDA {torch.version.cuda}"
     name = platform.processor() or platform.machine()
@@ -70,7 +69,6 @@ def machine(device: str = "cpu") -> str:
             name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
     except OSError:
         pass
-    from .engine.device import cpu_has_bf16
 
     isa = torch.backends.cpu.get_cpu_capability()
     return f"{name}, {torch.get_num_threads()} threads, {isa}, native bf16: {'yes' if cpu_has_bf16() else 'no'}"

@@ -53,6 +53,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from .errors import ConfigError, closest
+from .utils.io import atomic_write_text
 
 # --------------------------------------------------------------------------------- schema
 
@@ -473,6 +474,4 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
 
 def save_config(cfg: Config, path: str | Path) -> None:
     """Write the fully resolved config (no ``base:``, no interpolation) as YAML."""
-    from .engine.io import atomic_write_text
-
     atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))

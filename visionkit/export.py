@@ -25,8 +25,8 @@ import torch
 from torch import nn
 
 from .errors import UserError
-from .engine.io import atomic_save
-from .exported import META_KEY, TORCHSCRIPT_META
+from .exported import META_KEY, TORCHSCRIPT_META, as_numpy, input_hw, run_exported
+from .utils.io import atomic_save
 
 FORMATS = ("onnx", "torchscript")
 TASKS = ("detection", "segmentation", "classification")
@@ -44,15 +44,6 @@ class ExportWrapper(nn.Module):
         if self.task == "detection":
             return out[0]["boxes"], out[0]["scores"], out[0]["labels"]
         return torch.stack([o["logits"] for o in out])  # segmentation, classification
-
-
-def input_hw(img_size) -> tuple[int, int]:
-    """``data.img_size`` (an int or [h, w]) as the fixed (h, w) an export needs."""
-    if isinstance(img_size, int):
-        return img_size, img_size
-    if isinstance(img_size, (list, tuple)) and len(img_size) == 2:
-        return int(img_size[0]), int(img_size[1])
-    raise UserError(f"cannot export without a fixed input size (data.img_size is {img_size!r}); pass --imgsz")
 
 
 def export_model(model: nn.Module, task: str, fmt: str, out: str | Path, img_size, opset: int = 17,
@@ -74,7 +65,7 @@ def export_model(model: nn.Module, task: str, fmt: str, out: str | Path, img_siz
     def write_onnx(tmp: Path) -> None:
         torch.onnx.export(wrapper, (example,), str(tmp), input_names=["images"], output_names=names, opset_version=opset, dynamo=False)
         if text is not None:
-            import onnx
+            import onnx  # lazy: an optional extra (pip install visionkit[export])
 
             graph = onnx.load(str(tmp))
             onnx.helper.set_model_props(graph, {META_KEY: text})
@@ -91,49 +82,11 @@ def export_model(model: nn.Module, task: str, fmt: str, out: str | Path, img_siz
     return out
 
 
-def as_numpy(out) -> list[np.ndarray]:
-    """A model's tensor or tuple/list of tensors as a list of numpy arrays."""
-    return [t.numpy() for t in (out if isinstance(out, (tuple, list)) else (out,))]
-
-
 def max_abs_diff(ref: list[np.ndarray], got: list[np.ndarray]) -> float:
     """Largest absolute difference between two output lists (``inf`` when their shapes differ)."""
     if [r.shape for r in ref] != [g.shape for g in got]:
         return float("inf")
     return max((float(np.abs(r.astype(np.float64) - g.astype(np.float64)).max()) if r.size else 0.0) for r, g in zip(ref, got))
-
-
-def load_exported(path: str | Path, threads: int = 0, spin: bool = True):
-    """An exported file as a callable ``images -> list of numpy outputs`` (ONNX through one
-    onnxruntime session, TorchScript through ``torch.jit.load``); ``threads`` > 0 sets
-    onnxruntime's intra-op threads (TorchScript follows ``torch.set_num_threads``).
-    ``spin=False`` stops onnxruntime's threads from busy-waiting for the next call: they
-    would take the cores from the image decoding that a predictor does between calls."""
-    path = Path(path)
-    if path.suffix == ".onnx":
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        if threads > 0:
-            opts.intra_op_num_threads = threads
-        if not spin:
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        name = sess.get_inputs()[0].name
-        return lambda images: sess.run(None, {name: images.numpy()})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        module = torch.jit.load(str(path), map_location="cpu")
-
-    def run(images: torch.Tensor) -> list[np.ndarray]:
-        with torch.no_grad():
-            return as_numpy(module(images))
-    return run
-
-
-def run_exported(path: str | Path, images: torch.Tensor) -> list[np.ndarray]:
-    """Run an exported file once (ONNX through onnxruntime, TorchScript through torch.jit)."""
-    return load_exported(path)(images)
 
 
 def check_export(model: nn.Module, task: str, path: str | Path, img_size, seed: int = 1) -> float:

@@ -16,13 +16,15 @@ input size and NMS IoU are fixed at export (another ``iou`` is refused); a call'
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from .errors import UserError, WeightsError
+from .config import build_config, to_dict
+from .errors import ConfigError, UserError, WeightsError
 from .models.detection.postprocess import Thresholds, keep_classes
 from .registry import model_task
 
@@ -36,13 +38,58 @@ def is_exported(path: str | Path) -> bool:
     return name.endswith(".onnx") or name.endswith(".torchscript") or name.endswith(".torchscript.pt")
 
 
+def input_hw(img_size) -> tuple[int, int]:
+    """``data.img_size`` (an int or [h, w]) as the fixed (h, w) an export needs."""
+    if isinstance(img_size, int):
+        return img_size, img_size
+    if isinstance(img_size, (list, tuple)) and len(img_size) == 2:
+        return int(img_size[0]), int(img_size[1])
+    raise UserError(f"cannot export without a fixed input size (data.img_size is {img_size!r}); pass --imgsz")
+
+
+def as_numpy(out) -> list[np.ndarray]:
+    """A model's tensor or tuple/list of tensors as a list of numpy arrays."""
+    return [t.numpy() for t in (out if isinstance(out, (tuple, list)) else (out,))]
+
+
+def load_exported(path: str | Path, threads: int = 0, spin: bool = True):
+    """An exported file as a callable ``images -> list of numpy outputs`` (ONNX through one
+    onnxruntime session, TorchScript through ``torch.jit.load``); ``threads`` > 0 sets
+    onnxruntime's intra-op threads (TorchScript follows ``torch.set_num_threads``).
+    ``spin=False`` stops onnxruntime's threads from busy-waiting for the next call: they
+    would take the cores from the image decoding that a predictor does between calls."""
+    path = Path(path)
+    if path.suffix == ".onnx":
+        import onnxruntime as ort  # lazy: an optional extra (pip install visionkit[export])
+
+        opts = ort.SessionOptions()
+        if threads > 0:
+            opts.intra_op_num_threads = threads
+        if not spin:
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        return lambda images: sess.run(None, {name: images.numpy()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        module = torch.jit.load(str(path), map_location="cpu")
+
+    def run(images: torch.Tensor) -> list[np.ndarray]:
+        with torch.no_grad():
+            return as_numpy(module(images))
+    return run
+
+
+def run_exported(path: str | Path, images: torch.Tensor) -> list[np.ndarray]:
+    """Run an exported file once (ONNX through onnxruntime, TorchScript through torch.jit)."""
+    return load_exported(path)(images)
+
+
 def export_meta(model: nn.Module, cfg, classes, ckpt: dict | None = None) -> dict:
     """What the runtime needs beside the graph (see the module docstring). A detector's
     thresholds are its defaults, ``model.thresholds``: the values the traced graph holds
     (``None`` for other tasks); ``conf`` is the calibrated operating point, if the checkpoint
     has one."""
-    from .config import to_dict
-
     ckpt = ckpt or {}
     meta = {"config": to_dict(cfg), "task": getattr(model, "task", "") or model_task(cfg), "classes": list(classes),
             "conf": ckpt.get("conf"), "cat_ids": ckpt.get("cat_ids")}
@@ -57,13 +104,11 @@ def read_meta(path: str | Path) -> dict:
     raw = None
     try:
         if path.suffix == ".onnx":
-            import onnx
+            import onnx  # lazy: an optional extra (pip install visionkit[export])
 
             model = onnx.load(str(path), load_external_data=False)
             raw = next((p.value for p in model.metadata_props if p.key == META_KEY), None)
         else:
-            import warnings
-
             files = {TORCHSCRIPT_META: ""}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # torch.jit's deprecation notice
@@ -82,8 +127,6 @@ class ExportedModel(nn.Module):
     def __init__(self, path: str | Path, task: str, img_hw: tuple[int, int], score_thresh: float = 0.0,
                  nms_thresh: float | None = None, max_det: int = 100, threads: int = 0):
         super().__init__()
-        from .export import load_exported
-
         self.path, self.task, self.img_hw = str(path), task, tuple(img_hw)
         self._run = load_exported(path, threads, spin=False)  # the caller decodes images between calls
         self.nms_fixed = nms_thresh is not None
@@ -123,9 +166,6 @@ class ExportedModel(nn.Module):
 
 def load_exported_model(path: str | Path, threads: int = 0):
     """``(model, cfg, classes, meta)`` for an exported file written by ``visionkit export``."""
-    from .config import ConfigError, build_config
-    from .export import input_hw
-
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such exported model file")

@@ -30,7 +30,12 @@ from typing import Iterable
 import numpy as np
 import torch
 
+from .data.transforms import preprocess
+from .engine.build import build_dataset
 from .errors import DataError
+from .exported import META_KEY
+from .sources import iter_sources, load_item
+from .utils.io import atomic_save
 
 QUANTIZED_OPS = ("Conv", "MatMul", "Gemm")
 
@@ -54,9 +59,6 @@ class _Reader:
 def calibration_images(cfg, img_hw: tuple[int, int], source: str | None = None, n: int = 16) -> list[torch.Tensor]:
     """Up to ``n`` images as the exported graph sees them: from ``source`` (a folder, glob or
     list of image files) or else the config's training split."""
-    from .data.transforms import preprocess
-    from .sources import iter_sources, load_item
-
     size = list(img_hw)
     out = []
     if source:
@@ -69,7 +71,6 @@ def calibration_images(cfg, img_hw: tuple[int, int], source: str | None = None, 
         if not out:
             raise DataError(f"{source}: no readable calibration images")
         return out
-    from .engine.build import build_dataset
 
     dataset = build_dataset(cfg, "train", False)
     step = max(len(dataset) // n, 1)  # spread over the split
@@ -87,11 +88,9 @@ def quantize_onnx(src: str | Path, dst: str | Path, images: Iterable[torch.Tenso
     """Write ``dst``: ``src`` with int8 convolutions / matmuls calibrated on ``images`` (CHW
     float tensors at the graph's input size); the ``visionkit`` metadata is carried over
     with ``"int8": {...}`` added. Written atomically."""
-    import onnx
+    import onnx  # lazy: onnx and onnxruntime are optional extras (pip install visionkit[export])
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    from .engine.io import atomic_save
-    from .exported import META_KEY
 
     src, dst = Path(src), Path(dst)
     source = onnx.load(str(src))

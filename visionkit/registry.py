@@ -18,6 +18,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .config import check_kwargs
 from .errors import ConfigError, unknown
 
 
@@ -82,20 +83,19 @@ class Registry:
     def build(self, name: str, where: str = "", **kwargs) -> Any:
         """Build ``name`` after checking ``kwargs`` against the builder's typed signature."""
         entry = self.get(name)
-        from .config import check_kwargs
 
         kwargs = check_kwargs(entry.builder, kwargs, where or f"{self.kind} {name!r}")
         return entry.builder(**kwargs)
 
 
 _BACKBONE_MODULES = (
-        "visionkit.backbones.lenet",
-        "visionkit.backbones.alexnet",
-        "visionkit.backbones.vgg",
-        "visionkit.backbones.googlenet",
-        "visionkit.backbones.resnet",
-        "visionkit.backbones.densenet",
-        "visionkit.backbones.mobilenet",
+    "visionkit.backbones.lenet",
+    "visionkit.backbones.alexnet",
+    "visionkit.backbones.vgg",
+    "visionkit.backbones.googlenet",
+    "visionkit.backbones.resnet",
+    "visionkit.backbones.densenet",
+    "visionkit.backbones.mobilenet",
     "visionkit.backbones.darknet",
 )
 
@@ -104,7 +104,8 @@ _BACKBONE_MODULES = (
 BACKBONES = Registry("backbone", modules=_BACKBONE_MODULES)
 CLASSIFIERS = Registry("classifier", modules=_BACKBONE_MODULES)
 
-# Every model family registers its builders here, with the task it solves.
+# Task heads (detection, segmentation, generation, captioning, classification); importing
+# visionkit.models registers every one.
 MODELS = Registry("model", modules=("visionkit.models",))
 
 DATASETS = Registry("dataset", modules=("visionkit.data",))

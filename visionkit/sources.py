@@ -21,6 +21,7 @@ from typing import Iterable, Iterator, Optional
 import numpy as np
 
 from .data.image import IMAGE_EXTS as _IMAGE_EXTS
+from .data.image import read_image
 from .errors import UserError
 
 IMAGE_EXTS = set(_IMAGE_EXTS)
@@ -102,8 +103,6 @@ def iter_sources(sources, decode: bool = True) -> Iterator[Item]:
 def load_item(item: Item) -> Item:
     """``item`` with its image file decoded (or its ``error`` set); other items unchanged.
     Thread-safe: OpenCV releases the GIL while it decodes, so threads decode in parallel."""
-    from .data.image import read_image
-
     if item.file is None or item.image is not None or item.error:
         return item
     try:

@@ -8,6 +8,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from .data.image import write_image
+
 
 def palette(n: int) -> np.ndarray:
     """``n`` distinct RGB colours (the VOC bit-interleaving palette, skipping black)."""
@@ -101,7 +103,6 @@ def save_grid(images, path, nrow: int | None = None) -> None:
     per row (default: a square when N is a square number, else 8)."""
     from torchvision.utils import make_grid
 
-    from .data.image import write_image
 
     n = len(images)
     if nrow is None:

@@ -1,5 +1,5 @@
 """Checkpoints: round trip, RNG states, safe loading (a malicious pickle is refused), clear
-errors for missing/corrupt/foreign/wrong-task files, rebuilding a model."""
+errors for missing/corrupt/foreign/wrong-task files."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ import torch
 import engine_toys as T
 from visionkit import __version__
 from visionkit.config import to_dict
-from visionkit.engine.checkpoint import (build_from_checkpoint, load_checkpoint, rng_state, save_checkpoint,
-                                         set_rng_state)
+from visionkit.engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from visionkit.errors import WeightsError
 
 
@@ -88,43 +87,3 @@ def test_clear_errors(tmp_path):
     with pytest.raises(WeightsError, match="trained for task 'classification', not 'detection'"):
         load_checkpoint(tmp_path / "c.pt", task="detection")
     assert zipfile.is_zipfile(tmp_path / "c.pt")
-
-
-def test_build_from_checkpoint_prefers_ema(tmp_path):
-    state, model = _state()
-    ema_model = T.toy_cnn()
-    state["ema"] = {f"module.{k}": v for k, v in ema_model.state_dict().items()} | {"n_averaged": torch.tensor(3)}
-    save_checkpoint(tmp_path / "c.pt", state)
-    rebuilt, cfg, classes = build_from_checkpoint(tmp_path / "c.pt")
-    assert classes == T.CLASSES and cfg.model["name"] == "toy_cnn" and not rebuilt.training
-    assert torch.equal(rebuilt.fc.weight, ema_model.fc.weight)
-    plain, _, _ = build_from_checkpoint(load_checkpoint(tmp_path / "c.pt"), use_ema=False)
-    assert torch.equal(plain.fc.weight, model.fc.weight)
-    state["model"] = {"fc.weight": torch.zeros(1)}
-    state["ema"] = None
-    save_checkpoint(tmp_path / "bad.pt", state)
-    with pytest.raises(WeightsError, match="do not fit model 'toy_cnn'"):
-        build_from_checkpoint(tmp_path / "bad.pt")
-
-
-def test_rebuilding_from_a_checkpoint_never_needs_imagenet_weights(tmp_path, monkeypatch):
-    """A fresh install without the ImageNet file must still load a trained checkpoint."""
-    import torch
-
-    from visionkit.backbones import weights
-    from visionkit.config import build_config, to_dict
-    from visionkit.engine.build import build_model
-    from visionkit.engine.checkpoint import build_from_checkpoint, save_checkpoint
-
-    cfg = build_config({"task": "detection", "model": {"name": "yolov1", "backbone": "mobilenet_v2", "pretrained": True, "grid": 7, "img_size": 224}})
-    model = build_model(cfg, ["a", "b"], pretrained=False)
-    save_checkpoint(tmp_path / "m.pt", {"model": model.state_dict(), "config": to_dict(cfg), "task": "detection", "classes": ["a", "b"]})
-
-    def no_weights(*a, **k):
-        raise AssertionError("tried to load ImageNet weights")
-
-    monkeypatch.setattr(weights, "load_pretrained", no_weights)
-    rebuilt, _, classes = build_from_checkpoint(tmp_path / "m.pt")
-    assert classes == ["a", "b"]
-    for (k, a), b in zip(model.state_dict().items(), rebuilt.state_dict().values()):
-        assert torch.equal(a, b), k

@@ -4,7 +4,8 @@ from pathlib import Path
 import torch
 
 from tests.cli.test_predict import _checkpoint
-from visionkit.engine.checkpoint import build_from_checkpoint, load_checkpoint
+from visionkit.engine.checkpoint import load_checkpoint
+from visionkit.engine.restore import build_from_checkpoint
 
 spec = importlib.util.spec_from_file_location("pack_model", Path(__file__).parents[2] / "tools" / "pack_model.py")
 pack_model = importlib.util.module_from_spec(spec)

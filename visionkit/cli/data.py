@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import click
 
+from ..config import load_config
+from ..errors import ConfigError
+
 FORMATS = ("voc", "coco", "yolo", "masks", "voc_masks", "coco_captions", "idx")
 
 
@@ -14,8 +17,6 @@ def _options(items) -> dict:
     out = {}
     for item in items:
         if "=" not in item:
-            from ..errors import ConfigError
-
             raise ConfigError(f"-o {item!r}: expected key=value")
         k, v = item.split("=", 1)
         out[k.strip()] = yaml.safe_load(v) if v.strip() else ""
@@ -28,7 +29,7 @@ def _classes(value):
     from pathlib import Path
 
     if Path(value).is_file():
-        from ..data.voc import read_class_file
+        from ..data.voc import read_class_file  # lazy: imports torch
 
         return read_class_file(Path(value))
     return [c.strip() for c in value.split(",") if c.strip()]
@@ -65,12 +66,10 @@ def check(path, fmt, splits, classes, ignore_index, opts, strict, no_decode, max
     a fatal problem (or any problem with --strict)."""
     from pathlib import Path
 
-    from ..data.check import check_dataset, format_report
+    from ..data.check import check_dataset, format_report  # lazy: imports torch
 
     root, options, classes_ = Path(path), _options(opts), _classes(classes)
     if root.is_file() and root.suffix in (".yaml", ".yml"):
-        from ..config import load_config
-
         d = load_config(root).data
         root, fmt = Path(d.root), fmt or d.format
         splits = splits or tuple(dict.fromkeys(s for s in (d.train, d.val, d.test) if s))
@@ -95,8 +94,8 @@ def check(path, fmt, splits, classes, ignore_index, opts, strict, no_decode, max
 @click.option("--link", is_flag=True, help="Hard-link images instead of copying them.")
 def convert(src, dst, dst_format, src_format, splits, classes, opts, link):
     """Convert the detection data set SRC (COCO, VOC or YOLO) into DST in another format."""
-    from ..data.check import detect_format, detect_splits
-    from ..data.convert import convert as run
+    from ..data.check import detect_format, detect_splits  # lazy: imports torch
+    from ..data.convert import convert as run  # lazy: imports torch
 
     src_format = src_format or detect_format(src)
     splits = list(splits) or detect_splits(src, src_format)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ..errors import UserError
+
 
 @click.command()
 @click.option("--weights", "-w", required=True, help="Checkpoint trained with visionkit, or a bundled model name.")
@@ -25,12 +27,12 @@ def export(weights, fmt, out, imgsz, opset, check, int8, calib, calib_n):
     does: `visionkit detect img.jpg --weights model.onnx`, `visionkit eval CONFIG --weights
     model.onnx`. `--int8` also writes model.int8.onnx, quantised after training.
     """
-    from ..api import resolve_weights
-    from ..engine.checkpoint import build_from_checkpoint, load_checkpoint
-    from ..errors import UserError
-    from ..export import check_export, export_model
-    from ..exported import export_meta
-    from ..registry import model_task
+    from ..api import resolve_weights  # lazy: imports torch
+    from ..engine.checkpoint import load_checkpoint  # lazy: imports torch
+    from ..engine.restore import build_from_checkpoint  # lazy: imports torch
+    from ..export import check_export, export_model  # lazy: imports torch
+    from ..exported import export_meta  # lazy: imports torch
+    from ..registry import model_task  # lazy: imports the registry's config
 
     if int8 and fmt != "onnx":
         raise UserError("--int8 needs --format onnx (onnxruntime runs the quantised graph)")
@@ -49,8 +51,8 @@ def export(weights, fmt, out, imgsz, opset, check, int8, calib, calib_n):
         if not diff < 1e-3:
             raise UserError(f"{target}: the export does not reproduce the PyTorch outputs (max difference {diff:.3g})")
     if int8:
-        from ..export import input_hw
-        from ..quantize import calibration_images, quantize_onnx
+        from ..exported import input_hw  # lazy: imports torch
+        from ..quantize import calibration_images, quantize_onnx  # lazy: imports torch
 
         images = calibration_images(cfg, input_hw(size), calib, calib_n)
         q = quantize_onnx(target, target.with_suffix(".int8.onnx"), images)

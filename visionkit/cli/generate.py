@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from ..errors import UserError
+
 
 @click.command()
 @click.option("--weights", "-w", required=True, help="A GAN checkpoint trained with visionkit.")
@@ -19,11 +21,10 @@ import click
 def generate(weights, n, out, seed, interpolate, device):
     """Generate images with a trained DCGAN."""
     import torch
-    from ..api import resolve_weights
-    from ..viz import save_grid
-    from ..engine.checkpoint import build_from_checkpoint
-    from ..engine.device import resolve_device
-    from ..errors import UserError
+    from ..api import resolve_weights  # lazy: imports torch
+    from ..viz import save_grid  # lazy: imports torch
+    from ..engine.restore import build_from_checkpoint  # lazy: imports torch
+    from ..engine.device import resolve_device  # lazy: imports torch
 
     model, _, _ = build_from_checkpoint(resolve_weights(weights))
     if not hasattr(model, "sample"):

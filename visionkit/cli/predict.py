@@ -17,6 +17,9 @@ from pathlib import Path
 
 import click
 
+from ..errors import UserError, unknown
+from ..utils.io import atomic_write_text
+
 DEFAULTS = {"detect": "default-detector", "segment": "default-segmenter", "caption": "default-captioner"}
 TASKS = {"detect": "detection", "segment": "segmentation", "caption": "captioning"}
 DEFAULT_CONF = 0.25  # api.DEFAULT_CONF, written out so that `--help` does not import the API
@@ -53,8 +56,6 @@ def _options(fn):
 
 
 def _class_ids(spec: str | None, names: list[str]) -> list[int] | None:
-    from ..errors import UserError, unknown
-
     if not spec:
         return None
     ids = []
@@ -115,9 +116,8 @@ def run_predict(verb: str, sources, weights, model_name, conf, iou, max_det, img
                 workers: int = 0, augment: bool = False, gt_path: str | None = None) -> int:
     from tqdm import tqdm
 
-    from ..api import load_model
-    from ..engine.io import atomic_write_text
-    from ..sources import count_sources
+    from ..api import load_model  # lazy: imports torch
+    from ..sources import count_sources  # lazy: imports torch
 
     task = TASKS[verb]
     predictor = load_model(weights or model_name or DEFAULTS[verb], device=device, task=task)
@@ -153,7 +153,7 @@ def run_predict(verb: str, sources, weights, model_name, conf, iou, max_det, img
         elif task == "captioning":
             coco.append({"image_id": image_id, "file_name": res.path, "caption": res.captions[0] if res.captions else ""})
         else:
-            from ..data.image import write_image
+            from ..data.image import write_image  # lazy: imports torch
 
             write_image(out / f"{name}_mask.png", res.mask.astype("uint8"))
         rows.append((res.path, res.summary()))

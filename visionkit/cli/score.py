@@ -75,9 +75,9 @@ def score(task, gt_path, pred_path, metric, iou, iou_mode, num_classes, ignore_i
 
 
 def _score_detection(gt_path: Path, pred_path: Path, metric: str, iou: float, iou_mode: str) -> dict:
-    from ..metrics.align import align_results
-    from ..metrics.coco import coco_from_dataset, evaluate_coco
-    from ..metrics.results import coco_to_arrays, load_coco_gt, load_results
+    from ..metrics.align import align_results  # lazy: imports numpy via metrics
+    from ..metrics.coco import coco_from_dataset, evaluate_coco  # lazy: imports numpy
+    from ..metrics.results import coco_to_arrays, load_coco_gt, load_results  # lazy: imports numpy
 
     gt = load_coco_gt(gt_path)
     results, how = align_results(load_results(pred_path), gt, pred_path)
@@ -85,7 +85,7 @@ def _score_detection(gt_path: Path, pred_path: Path, metric: str, iou: float, io
                "images_with_detections": len({r["image_id"] for r in results})}
     if metric == "coco":
         return {**evaluate_coco(coco_from_dataset(gt), results), "matched": matched}
-    from ..metrics.voc import voc_evaluate
+    from ..metrics.voc import voc_evaluate  # lazy: imports numpy
 
     gts, preds, classes, _ = coco_to_arrays(gt, results)
     out = voc_evaluate(gts, preds, classes, iou_thr=iou, metric=metric, iou_mode=iou_mode)
@@ -100,7 +100,7 @@ def _print_detection(out: dict, metric: str, as_json: bool) -> None:
     click.echo(f"{m['detections']} detections on {m['images_with_detections']} images; images matched by "
                f"{m['images']}, classes by {m['categories']}")
     if metric == "coco":
-        from ..metrics.coco import format_stats
+        from ..metrics.coco import format_stats  # lazy: imports numpy
 
         click.echo(format_stats(out))
         return
@@ -112,8 +112,8 @@ def _print_detection(out: dict, metric: str, as_json: bool) -> None:
 
 
 def _score_segmentation(gt_dir: Path, pred_dir: Path, num_classes, ignore_index: int, as_json: bool) -> int:
-    from ..data.image import read_mask
-    from ..metrics.segmentation import ConfusionMatrix
+    from ..data.image import read_mask  # lazy: imports torch
+    from ..metrics.segmentation import ConfusionMatrix  # lazy: imports numpy
 
     for d, what in ((gt_dir, "ground-truth"), (pred_dir, "prediction")):
         if not d.is_dir():

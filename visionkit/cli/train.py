@@ -10,6 +10,9 @@ import os
 
 import click
 
+from ..config import load_config
+from ..utils.io import atomic_write_text
+
 
 def _json(obj) -> str:
     """JSON with undefined metrics (nan) written as null, as everywhere in visionkit."""
@@ -43,9 +46,8 @@ def train(config: str, overrides: tuple[str, ...], resume: str | None, exist_ok:
       visionkit train configs/fcn8s_camvid.yaml --resume auto
       torchrun --nproc_per_node 4 tools/train.py configs/faster_rcnn_bccd.yaml
     """
-    from ..config import load_config
-    from ..engine.malloc import tune_malloc
-    from ..engine.trainer import train as run
+    from ..engine.malloc import tune_malloc  # lazy: the engine imports torch
+    from ..engine.trainer import train as run  # lazy: imports torch
 
     cfg = load_config(config, (*overrides, "train.exist_ok=true") if exist_ok else overrides)
     # This process belongs to the command, so it may tune glibc's allocator for the whole run
@@ -73,10 +75,8 @@ def evaluate(config: str, overrides: tuple[str, ...], weights: str, split: str, 
     Example:
       visionkit eval configs/faster_rcnn_bccd.yaml --weights runs/faster_rcnn_bccd/best.pt --split test
     """
-    from ..config import load_config
-    from ..engine.distributed import cleanup, info
-    from ..engine.evaluator import evaluate_checkpoint, save_predictions
-    from ..engine.io import atomic_write_text
+    from ..engine.distributed import cleanup, info  # lazy: imports torch
+    from ..engine.evaluator import evaluate_checkpoint, save_predictions  # lazy: imports torch
 
     cfg = load_config(config, overrides)
     try:

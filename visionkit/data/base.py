@@ -126,7 +126,7 @@ class DetectionDataset(VisionDataset):
     """A detection reader: ``items`` is a list of :class:`DetItem`; ``raw(i)`` decodes the image."""
 
     task = "detection"
-    proposals = None  # a ProposalCache: samples then carry target["proposals"] (R-CNN, Fast R-CNN)
+    proposals = None  # image -> boxes (a ProposalCache): samples then carry target["proposals"] (R-CNN, Fast R-CNN)
 
     def raw(self, i: int):
         it: DetItem = self.items[i]

@@ -15,7 +15,7 @@ CUDA run asynchronously, and a ``DistributedSampler`` gives each DDP rank its ow
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -56,12 +56,15 @@ def parse_split(split: str) -> tuple[str, slice | None]:
     return m.group(1), slice(int(m.group(2)) if m.group(2) else None, int(m.group(3)) if m.group(3) else None)
 
 
-def build_dataset(cfg: DataConfig, split: str, train: bool) -> Dataset:
+def build_dataset(cfg: DataConfig, split: str, train: bool,
+                  proposer: Optional[Callable[[np.ndarray], np.ndarray]] = None) -> Dataset:
     """Build the ``split`` of the data set described by ``cfg``, with its transforms.
 
     The dataset has ``classes``, ``task``, ``issues`` (problems found while indexing) and
     ``raw(i)`` (the untransformed sample); ``dataset[i]`` is the transformed sample. ``split``
-    may end in a slice (:func:`parse_split`).
+    may end in a slice (:func:`parse_split`). ``proposer`` (HWC uint8 RGB image -> M×4 boxes)
+    attaches ``target["proposals"]`` to each training sample when ``cfg.proposals`` is set:
+    the engine passes the selective-search cache (:func:`visionkit.engine.build.build_proposer`).
     """
     if not cfg.format:
         raise ConfigError(f"data.format is empty; valid: {', '.join(DATASETS.names())}")
@@ -78,10 +81,8 @@ def build_dataset(cfg: DataConfig, split: str, train: bool) -> Dataset:
         if cfg.proposals != "selective_search" or ds.task != "detection":
             raise ConfigError(f"data.proposals: {cfg.proposals!r} is not valid here; the one proposal method is "
                               "'selective_search', for detection data")
-        if train:  # evaluation images get theirs from the model, as any new image would
-            from .proposals import ProposalCache, default_cache_dir
-
-            ds.proposals = ProposalCache(default_cache_dir())
+        if train and proposer is not None:  # evaluation images get theirs from the model, as any new image would
+            ds.proposals = proposer
     ds.transform = build_transforms(cfg, train, ds.task)
     return ds
 

@@ -16,7 +16,10 @@ from typing import Optional
 
 import numpy as np
 
+from ..config import DataConfig
 from ..errors import DataError
+from ..registry import DATASETS
+from .build import reader_kwargs
 from .validate import BadFile, Issues
 
 # format -> how to list its splits from the folder
@@ -154,10 +157,6 @@ def check_dataset(root, fmt: Optional[str] = None, splits: Optional[list[str]] =
                   strict: bool = False, decode: bool = True, options: Optional[dict] = None,
                   ignore_index: int = 255, progress: bool = False):
     """Check every split; -> (format, [SplitReport], Issues of all splits)."""
-    from ..config import DataConfig
-    from .build import reader_kwargs
-    from ..registry import DATASETS
-
     root = Path(root)
     fmt = fmt or detect_format(root)
     splits = list(splits or detect_splits(root, fmt))

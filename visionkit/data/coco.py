@@ -33,6 +33,7 @@ import numpy as np
 from ..errors import DataError
 from ..registry import DATASETS
 from .base import DetectionDataset, DetItem
+from .image import image_size
 from .validate import BadFile, clean_boxes, inside, resolve
 
 
@@ -153,8 +154,6 @@ class COCODetection(DetectionDataset):
                 issues.error("empty_image", img_path, "empty file (0 bytes); skipped")
                 continue
             if h <= 0 or w <= 0:
-                from .image import image_size
-
                 try:
                     h, w = image_size(img_path)
                 except BadFile as e:

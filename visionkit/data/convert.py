@@ -25,8 +25,11 @@ from pathlib import Path
 from typing import Optional
 from xml.sax.saxutils import escape
 
-from ..engine.io import atomic_path, atomic_write_text
+from ..config import DataConfig
 from ..errors import DataError
+from ..registry import DATASETS
+from ..utils.io import atomic_path, atomic_write_text
+from .build import reader_kwargs
 from .validate import Issues
 
 DETECTION_FORMATS = ("coco", "voc", "yolo")
@@ -128,10 +131,6 @@ WRITERS = {"voc": write_voc, "yolo": write_yolo, "coco": write_coco}
 def convert(src, src_format: str, dst, dst_format: str, splits: list[str], classes: Optional[list[str]] = None,
             options: Optional[dict] = None, link: bool = False, strict: bool = False) -> tuple[dict, Issues]:
     """Convert ``splits`` of ``src`` to ``dst``. -> ({split: images written}, issues found reading)."""
-    from ..config import DataConfig
-    from ..registry import DATASETS
-    from .build import reader_kwargs
-
     for f in (src_format, dst_format):
         if f not in DETECTION_FORMATS:
             raise DataError(f"convert: format {f!r} is not one of {', '.join(DETECTION_FORMATS)}")

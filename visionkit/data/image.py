@@ -24,6 +24,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from ..utils.io import atomic_write_bytes
 from .validate import BadFile, Issues
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")  # what cv2.imdecode reads
@@ -146,8 +147,6 @@ def read_mask(path) -> np.ndarray:
 
 def write_image(path, image_rgb: np.ndarray, quality: int = 95) -> None:
     """Write an RGB image atomically (format from the extension); unicode-safe."""
-    from ..engine.io import atomic_write_bytes
-
     ext = Path(path).suffix.lower() or ".png"
     bgr = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR) if image_rgb.ndim == 3 else image_rgb
     params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext in (".jpg", ".jpeg") else []

@@ -37,6 +37,8 @@ import cv2
 import numpy as np
 import torch
 
+from ..errors import ConfigError
+
 PAD_VALUE = 114  # grey letterbox border (YOLO's convention): no strong edge for the network
 RESIZE_MODES = ("letterbox", "stretch", "longest", "none")
 ALBU_MASK = "mask"  # albumentations' keyword for one mask that moves with the image
@@ -64,8 +66,6 @@ def parse_size(img_size: Any) -> Optional[tuple[int, int]]:
 def plan_resize(h: int, w: int, img_size: Any, resize: str = "letterbox"):
     """-> (new_h, new_w, out_h, out_w, left, top): resize to new, then pad to out."""
     if resize not in RESIZE_MODES:
-        from ..errors import ConfigError
-
         raise ConfigError(f"data.resize: unknown mode {resize!r}; valid: {', '.join(RESIZE_MODES)}")
     size = parse_size(img_size)
     if size is None or resize == "none":

@@ -29,6 +29,7 @@ from typing import Optional
 from ..errors import DataError
 from ..registry import DATASETS
 from .base import DetectionDataset, DetItem
+from .image import image_size
 from .validate import BadFile, Issues, clean_boxes, inside, resolve
 
 
@@ -181,8 +182,6 @@ class VOCDetection(DetectionDataset):
             issues.error("empty_image", path, "empty file (0 bytes); skipped")
             return None
         if size is None:
-            from .image import image_size
-
             try:
                 size = image_size(path)
             except BadFile as e:

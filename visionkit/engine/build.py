@@ -19,9 +19,12 @@ from typing import Any, Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
-from ..config import Config
+from ..config import Config, DataConfig
 from ..data.base import SampleKey, sample_seed
+from ..data.build import build_dataset as data_build_dataset
+from ..data.build import make_loader
 from ..errors import ConfigError
+from ..models.detection.selective_search import ProposalCache, default_cache_dir
 from ..registry import MODELS
 from .distributed import DistInfo
 
@@ -59,13 +62,16 @@ def build_model(cfg: Config, classes: list[str] | tuple[str, ...] | None = None,
 
 def build_dataset(cfg: Config, split: str, train: bool) -> Dataset:
     """The data layer's reader for ``split``: a role (``train``/``val``/``test``, whose split
-    name is read from ``cfg.data``) or a split name."""
-    try:
-        from ..data import build_dataset as data_build
-    except ImportError:  # pragma: no cover - data layer not installed yet
-        raise ConfigError("visionkit.data.build_dataset is not available") from None
+    name is read from ``cfg.data``) or a split name. Training samples carry the proposals of
+    :func:`build_proposer`."""
     name = getattr(cfg.data, split) if split in ("train", "val", "test") else split
-    return data_build(cfg.data, name, train)
+    return data_build_dataset(cfg.data, name, train, proposer=build_proposer(cfg.data) if train else None)
+
+
+def build_proposer(data: DataConfig) -> ProposalCache | None:
+    """What attaches ``target["proposals"]`` to the training samples: the on-disk selective
+    search cache with ``data.proposals: selective_search`` (R-CNN, Fast R-CNN), else None."""
+    return ProposalCache(default_cache_dir()) if data.proposals else None
 
 
 class ResumableSampler(DistributedSampler):
@@ -107,46 +113,14 @@ class ShardSampler(Sampler[int]):
 def make_train_loader(dataset: Dataset, batch_size: int, dist: DistInfo, seed: int, workers: int = 0) -> tuple[DataLoader, ResumableSampler]:
     """The training loader (per-rank ``batch_size``; the data layer's ``make_loader``: its
     collate, worker seeding, pinned memory) and its sampler (call ``set_epoch``)."""
-    from ..data.build import make_loader
-
     sampler = ResumableSampler(dataset, dist, shuffle=True, seed=seed)
     return make_loader(dataset, batch_size, shuffle=False, workers=workers, seed=seed + dist.rank, sampler=sampler), sampler
 
 
 def make_eval_loader(dataset: Dataset, batch_size: int, dist: DistInfo, workers: int = 0) -> DataLoader:
     """The evaluation loader: this rank's :class:`ShardSampler` shard, in order."""
-    from ..data.build import make_loader
-
     return make_loader(dataset, batch_size, shuffle=False, workers=workers, sampler=ShardSampler(len(dataset), dist))
 
 
 def steps_per_epoch(num_batches: int, grad_accum: int) -> int:
     return max(math.ceil(num_batches / max(grad_accum, 1)), 1)
-
-
-class _Features:
-    """``images -> N×D`` penultimate features of a trained classifier, as a plain callable (not
-    an ``nn.Module`` attribute, so it never enters the generator's state dict or optimizers)."""
-
-    def __init__(self, classifier: torch.nn.Module):
-        self.classifier = classifier.eval()
-
-    @torch.no_grad()
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        self.classifier.to(images.device)
-        return self.classifier.features(images.float())
-
-
-def attach_fid_extractor(model: torch.nn.Module, cfg) -> None:
-    """Give a generative ``model`` its FID feature space from ``eval.fid_weights`` (a classifier
-    checkpoint trained by visionkit, e.g. LeNet-5 on Fashion-MNIST). No-op without either."""
-    path = cfg.eval.fid_weights
-    if not path or not hasattr(model, "fid_extractor"):
-        return
-    from ..errors import ConfigError
-    from .checkpoint import build_from_checkpoint
-
-    classifier, _, _ = build_from_checkpoint(path)
-    if not callable(getattr(classifier, "features", None)):
-        raise ConfigError(f"eval.fid_weights: {path} is not a classifier checkpoint (no penultimate features)")
-    model.fid_extractor = _Features(classifier)

@@ -1,4 +1,5 @@
-"""Checkpoints: atomic save, safe load, exact resume.
+"""Checkpoint files: atomic save, safe load, RNG state for exact resume. Rebuilding a model
+from a checkpoint is :mod:`visionkit.engine.restore`'s.
 
 A checkpoint is a plain dict of tensors and plain Python values (the project-wide contract)::
 
@@ -11,7 +12,7 @@ A checkpoint is a plain dict of tensors and plain Python values (the project-wid
 Because it holds nothing but tensors, numbers, strings, lists and dicts, it loads with
 ``torch.load(weights_only=True)``, whose unpickler refuses every other class: a checkpoint
 from a stranger cannot run code on load (a pickle's ``__reduce__`` can name any function).
-Files are written through :mod:`visionkit.engine.io`, so a run killed mid-write leaves the
+Files are written through :mod:`visionkit.utils.io`, so a run killed mid-write leaves the
 previous checkpoint intact.
 """
 
@@ -26,9 +27,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import __version__
+from .._version import __version__
 from ..errors import WeightsError
-from .io import atomic_save
+from ..utils.io import atomic_save
 
 REQUIRED_KEYS = ("model", "config", "task")
 
@@ -112,31 +113,6 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu", task: str | Non
     if task and ckpt.get("task") and ckpt["task"] != task:
         raise WeightsError(f"{path}: checkpoint was trained for task {ckpt['task']!r}, not {task!r}")
     return ckpt
-
-
-def build_from_checkpoint(ckpt: dict | str | Path, use_ema: bool = True):
-    """Rebuild ``(model, cfg, classes)`` from a checkpoint (dict or path), weights loaded,
-    in eval mode. With ``use_ema`` and an EMA in the file, the averaged weights are used."""
-    from ..config import ConfigError, build_config
-    from .build import build_model
-
-    if not isinstance(ckpt, dict):
-        ckpt = load_checkpoint(ckpt)
-    try:
-        cfg = build_config(ckpt["config"], source="checkpoint config")
-    except ConfigError as e:
-        raise WeightsError(f"checkpoint config no longer valid: {e}") from None
-    classes = list(ckpt.get("classes") or [])
-    model = build_model(cfg, classes, pretrained=False)  # the checkpoint brings every weight
-    weights = ckpt["model"]
-    if use_ema and ckpt.get("ema"):
-        weights = ema_weights(ckpt["ema"])
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as e:
-        raise WeightsError(f"checkpoint weights do not fit model {cfg.model.get('name')!r}: {str(e).splitlines()[0]}") from None
-    model.eval()
-    return model, cfg, classes
 
 
 def ema_weights(ema_state: dict) -> dict:

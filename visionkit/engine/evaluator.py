@@ -36,9 +36,22 @@ import numpy as np
 import torch
 
 from ..config import EvalConfig
-from ..errors import ConfigError
+from ..data.transforms import boxes_to_original
+from ..errors import ConfigError, DataError
+from ..exported import is_exported, load_exported_model
+from ..metrics.caption import caption_metrics
+from ..metrics.coco import coco_evaluate
+from ..metrics.results import save_results, to_coco_results
+from ..metrics.segmentation import ConfusionMatrix
+from ..metrics.voc import f1_threshold, match_detections, voc_evaluate
+from ..models.detection.tta import FlipTTA
+from ..registry import model_task
 from . import distributed as D
-from .device import autocast, split_batch, to_device
+from .build import build_dataset, make_eval_loader
+from .checkpoint import load_checkpoint
+from .device import amp_dtype, autocast, resolve_device, split_batch, to_device
+from .logging import progress, quiet_mode
+from .restore import attach_fid_extractor, build_from_checkpoint
 
 DEFAULT_METRIC = {
     "detection": "mAP",
@@ -87,8 +100,6 @@ class _Confusion:
     ranks before the metrics are read off it."""
 
     def __init__(self, task: str, classes: Sequence[str], ignore_index: int | None):
-        from ..metrics.segmentation import ConfusionMatrix
-
         self.task, self.classes = task, list(classes)
         self.cm = ConfusionMatrix(max(len(classes), 1), ignore_index if task == "segmentation" else None)
 
@@ -124,7 +135,6 @@ class _Detection:
     def _to_original(boxes, meta):
         if meta is None:
             return _np(boxes).reshape(-1, 4)
-        from ..data.transforms import boxes_to_original
 
         return _np(boxes_to_original(boxes, meta)).reshape(-1, 4)
 
@@ -152,14 +162,11 @@ class _Detection:
         preds = D.gather_strided(self.preds)
         metric = (self.cfg.metric or "voc07").lower()
         if metric == "coco":
-            from ..metrics.coco import coco_evaluate
-
             sizes = [tuple(g.get("orig_size", (0, 0))) for g in gts]
             stats = coco_evaluate(gts, preds, self.classes, sizes if all(s and s[0] for s in sizes) else None, self.cat_ids)
             return EvalResult({k: float(v) for k, v in stats.items()}, predictions=preds, gts=gts)
         if metric not in ("voc07", "voc"):
             raise ConfigError(f"eval.metric: {self.cfg.metric!r} is not a detection metric; use voc07, voc or coco")
-        from ..metrics.voc import f1_threshold, match_detections, voc_evaluate
 
         matched = match_detections(gts, preds, self.cfg.iou, self.cfg.iou_mode)  # once, for AP and F1
         out = voc_evaluate(gts, preds, self.classes, metric=metric, matched=matched)
@@ -181,8 +188,6 @@ class _Captioning:
             self.refs.append(list(t["captions"]))
 
     def result(self) -> EvalResult:
-        from ..metrics.caption import caption_metrics
-
         refs = D.gather_strided(self.refs)
         hyps = D.gather_strided(self.hyps)
         out = caption_metrics(refs, hyps)  # corpus BLEU-1..4 and CIDEr-D
@@ -217,7 +222,7 @@ class _Generation:
         fake = D.gather_strided(self.fake)
         if not real:
             return EvalResult({})
-        from ..metrics.fid import fid_from_features
+        from ..metrics.fid import fid_from_features  # lazy: scipy.linalg takes ~1 s to import; only GANs need it
 
         return EvalResult({"fid": float(fid_from_features(np.concatenate(real), np.concatenate(fake)))})
 
@@ -284,7 +289,6 @@ def save_predictions(result: EvalResult, path, cat_ids=None) -> int:
     for other tasks)."""
     if not result.predictions or result.gts is None:
         return 0
-    from ..metrics.results import save_results, to_coco_results
 
     ids = [g.get("image_id", i + 1) for i, g in enumerate(result.gts)]
     names = [str(g.get("path", "")) for g in result.gts]
@@ -297,13 +301,6 @@ def evaluate_checkpoint(cfg, weights, split: str = "", use_ema: bool = True, dat
     """Evaluate the checkpoint (or ``visionkit export`` file) ``weights`` on ``split`` (a role ``train``/``val``/``test`` or a
     split name; default ``cfg.eval.split``) of the data set in ``cfg``. Works under torchrun
     (each rank scores a shard). Returns ``(result, dataset)``."""
-    from ..errors import DataError, WeightsError
-    from ..exported import is_exported, load_exported_model
-    from ..registry import model_task
-    from .build import attach_fid_extractor, build_dataset, build_model, make_eval_loader
-    from .checkpoint import ema_weights, load_checkpoint
-    from .device import amp_dtype, resolve_device
-
     device = resolve_device(cfg.train.device)
     dist = D.init_distributed(device.type)
     if device.type == "cuda" and cfg.train.device in ("auto", "cuda"):
@@ -322,22 +319,14 @@ def evaluate_checkpoint(cfg, weights, split: str = "", use_ema: bool = True, dat
     if ds_classes and classes and ds_classes != classes:
         raise DataError(f"{weights}: the {'exported model' if exported else 'checkpoint'}'s classes {classes} differ from the data set's {ds_classes}")
     if not exported:
-        model = build_model(cfg, classes)
+        model, _, _ = build_from_checkpoint(ckpt, use_ema, cfg=cfg, classes=classes)
         attach_fid_extractor(model, cfg)
-        state = ema_weights(ckpt["ema"]) if use_ema and ckpt.get("ema") else ckpt["model"]
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as e:
-            raise WeightsError(f"{weights}: weights do not fit model {cfg.model.get('name')!r}: {str(e).splitlines()[0]}") from None
         model.to(device)
         task = model_task(cfg)
     if cfg.eval.tta and task == "detection":
-        from ..models.detection.tta import FlipTTA
-
         model = FlipTTA(model, cfg.eval.tta, vote=cfg.eval.tta_vote)
     loader = make_eval_loader(dataset, cfg.eval.batch_size or cfg.data.batch_size, dist, cfg.data.workers)
     ev = Evaluator(task, classes, cfg.eval, cfg.data.ignore_index, getattr(dataset, "cat_ids", None))
-    from .logging import progress, quiet_mode
 
     bar = lambda it: progress(it, total=len(it), desc=f"eval {split}", disable=quiet_mode(cfg.quiet) or not dist.is_main)  # noqa: E731
     return ev.evaluate(model, loader, device, amp_dtype(cfg.eval.amp, device, "eval.amp"), cfg.train.channels_last, bar), dataset

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 from tqdm import tqdm
 
-from .io import atomic_write_text
+from ..utils.io import atomic_write_text
 
 
 def quiet_mode(quiet: bool) -> bool:

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .io import atomic_save
+from ..utils.io import atomic_save
 
 
 def _pyplot():

@@ -40,10 +40,10 @@ from typing import Any
 import torch
 
 from ..config import Config, save_config, to_dict
-from ..errors import ConfigError, UserError, WeightsError
+from ..errors import ConfigError, UserError, WeightsError, closest
 from ..registry import model_task
 from . import distributed as D
-from .build import attach_fid_extractor, build_dataset, build_model, make_eval_loader, make_train_loader, steps_per_epoch
+from .build import build_dataset, build_model, make_eval_loader, make_train_loader, steps_per_epoch
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .device import amp_dtype, autocast, batch_size_of, resolve_device, seed_everything, split_batch, to_device
 from .evaluator import EvalResult, Evaluator, default_metric, metric_mode, save_predictions
@@ -51,6 +51,8 @@ from .feature_cache import attach_feature_caches
 from .hook import StepContext, epoch_hooks
 from .logging import RunLogger, progress, quiet_mode
 from .optim import build_ema, build_optimizer, build_scheduler
+from .plots import plot_confusion, plot_losses, plot_pr_curves
+from .restore import attach_fid_extractor
 from .rundir import fresh_run_name, remove_stale_temps
 
 
@@ -380,8 +382,6 @@ class Trainer:
         res = self.evaluate(self.val_set)
         self.last_metrics = dict(res.metrics)
         if res.metrics and self.metric not in res.metrics:
-            from ..errors import closest
-
             hint = closest(self.metric, res.metrics)
             raise ConfigError(f"train.metric: {self.metric!r} is not among the evaluation's metrics"
                               + (f"; did you mean {hint!r}?" if hint else f" ({', '.join(list(res.metrics)[:8])})"))
@@ -409,8 +409,6 @@ class Trainer:
 
     def _write_outputs(self) -> None:
         """Rank 0, at the end: detection predictions JSON and the PNG plots."""
-        from .plots import plot_confusion, plot_losses, plot_pr_curves
-
         res = self._last_eval
         if res is not None and res.predictions:
             save_predictions(res, self.run_dir / "predictions.json", getattr(self.val_set, "cat_ids", None))

@@ -74,6 +74,3 @@ def fid_terms(feats_a, feats_b, eps: float = 1e-6) -> tuple[float, float]:
 def fid_from_features(feats_a, feats_b, eps: float = 1e-6) -> float:
     """FID between two N×D feature sets (numpy or torch): fit a Gaussian to each, compare."""
     return sum(fid_terms(feats_a, feats_b, eps))
-
-
-fid = fid_from_features  # the short name used in the issue

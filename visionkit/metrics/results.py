@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..engine.io import atomic_write_text
+from ..utils.io import atomic_write_text
 from ..errors import DataError
 from .align import align_results
 

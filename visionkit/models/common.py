@@ -20,6 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 
+from ..registry import BACKBONES
+
 Images = Union[torch.Tensor, Sequence[torch.Tensor]]
 Targets = Sequence[dict]
 
@@ -95,8 +97,6 @@ def stack_labels(targets: Targets, device=None) -> torch.Tensor:
 def build_backbone(name: str, pretrained: bool, frozen_stages: int = 0) -> nn.Module:
     """A zoo backbone for a task head (``frozen_stages`` only passed when set, so backbones
     that cannot freeze still build)."""
-    from ..registry import BACKBONES
-
     kwargs = {"pretrained": pretrained}
     if frozen_stages:
         kwargs["frozen_stages"] = frozen_stages

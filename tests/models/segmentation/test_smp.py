@@ -4,6 +4,14 @@ import torch
 from visionkit.registry import BACKBONES, MODELS
 
 
+def encoder_matches_backbone(model, backbone, x: torch.Tensor) -> bool:
+    """True when the smp encoder's deepest features equal our backbone's on ``x``."""
+    with torch.no_grad():
+        ours = backbone(x)[backbone.last]
+        theirs = model.net.encoder(x)[-1]
+    return ours.shape == theirs.shape and torch.allclose(ours, theirs, atol=1e-4)
+
+
 @pytest.mark.parametrize("name", ["smp_unet", "smp_fpn", "smp_deeplabv3plus"])
 def test_smp_models_follow_the_segmentation_contract(name):
     model = MODELS.build(name, num_classes=4, pretrained=False, ignore_index=11).eval()

@@ -23,11 +23,11 @@ from torch import nn
 
 from ...registry import MODELS
 from ..common import Images, Normalize, batch_images, build_backbone
-from ...data.proposals import default_cache_dir
 from .necks import FPNNeck, ReduceNeck
 from .proposals import SelectiveSearchProposer
 from .postprocess import Thresholds
 from .roi_heads import BoxPredictor, RoIHeads, RoIPooler, TwoMLPHead
+from .selective_search import default_cache_dir
 
 
 class FastRCNN(nn.Module):

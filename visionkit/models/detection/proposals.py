@@ -1,7 +1,7 @@
 """The proposal stage of R-CNN and Fast R-CNN: selective search boxes for a batch.
 
 In training, the boxes come with the samples (``target["proposals"]``: computed once per
-original image by :mod:`visionkit.data.proposals` and augmented with it). At inference the
+original image by :mod:`visionkit.models.detection.selective_search` and augmented with it). At inference the
 proposer runs selective search on the input image itself, through the same on-disk cache, so
 evaluating a fixed test set twice costs the search only once.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from ...data.proposals import ProposalCache
+from .selective_search import ProposalCache
 
 
 class SelectiveSearchProposer:

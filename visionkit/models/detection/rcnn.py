@@ -24,10 +24,10 @@ from torchvision.ops import roi_align
 
 from ...registry import MODELS
 from ..common import Images, Normalize, batch_images, build_backbone
-from ...data.proposals import default_cache_dir
 from .proposals import SelectiveSearchProposer
 from .postprocess import Thresholds
 from .roi_heads import BoxPredictor, RoIHeads
+from .selective_search import default_cache_dir
 
 
 class WarpRegions(nn.Module):

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torchvision.ops import batched_nms, box_iou
 
+from ...errors import ConfigError
 from ..common import Images
 from .postprocess import Thresholds
 
@@ -87,8 +88,6 @@ class FlipTTA(nn.Module):
         super().__init__()
         bad = [f for f in flips if f not in FLIPS]
         if bad:
-            from ...errors import ConfigError
-
             raise ConfigError(f"eval.tta: unknown flip {bad[0]!r}; valid: {', '.join(FLIPS)}")
         self.model, self.flips, self.vote = model, list(flips), vote
         self.thresholds = getattr(model, "thresholds", Thresholds()).override(iou=nms_thresh, max_det=max_det)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...backbones.vgg import linear_to_conv
 from ...registry import MODELS
 from ..common import Images, Normalize, Targets, batch_images, build_backbone, stack_masks
 from .losses import segmentation_loss
@@ -46,8 +47,6 @@ class ConvClassifier(nn.Module):
     def load_from_linear(self, fc6: nn.Linear, fc7: nn.Linear) -> None:
         """Convolutionise a VGG classifier (``backbones.vgg.linear_to_conv``): Linear(C·k·k -> n)
         becomes Conv(C -> n, k×k); this layer keeps its own padding."""
-        from ...backbones.vgg import linear_to_conv
-
         for ours, fc in ((self.fc6, fc6), (self.fc7, fc7)):
             conv = linear_to_conv(fc, ours.in_channels, ours.kernel_size[0])
             ours.weight.copy_(conv.weight)

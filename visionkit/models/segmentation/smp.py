@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ...backbones.weights import load_pretrained
+from ...errors import WeightsError
 from ...registry import MODELS
 from ..common import Images, Normalize, Targets, batch_images, stack_masks
 from .losses import segmentation_loss
@@ -40,10 +42,7 @@ class SMPSegmenter(nn.Module):
 
 
 def _build(arch: str, num_classes: int, encoder: str, pretrained: bool, ignore_index: int, class_weights, dice_weight) -> SMPSegmenter:
-    import segmentation_models_pytorch as smp
-
-    from ...backbones.weights import load_pretrained
-    from ...errors import WeightsError
+    import segmentation_models_pytorch as smp  # lazy: smp (and timm) take seconds to import; only smp configs need it
 
     net = getattr(smp, ARCHS[arch])(encoder_name=encoder, encoder_weights=None, classes=num_classes)
     if pretrained:
@@ -67,3 +66,4 @@ def _register(arch: str) -> None:
 
 for _arch in ARCHS:
     _register(_arch)
+

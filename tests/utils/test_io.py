@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from visionkit.engine.io import atomic_save, atomic_write_text
+from visionkit.utils.io import atomic_save, atomic_write_text
 
 
 def test_atomic_write_replaces_and_uses_normal_permissions(tmp_path):

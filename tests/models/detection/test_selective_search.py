@@ -2,7 +2,7 @@ import numpy as np
 import torch
 from torchvision.ops import box_iou
 
-from visionkit.data.proposals import ProposalCache, selective_search
+from visionkit.models.detection.selective_search import ProposalCache, selective_search
 
 
 def _image():
@@ -33,7 +33,7 @@ def test_cache_returns_the_same_boxes_without_recomputing(tmp_path, monkeypatch)
     def boom(*a, **k):
         raise AssertionError("recomputed")
 
-    monkeypatch.setattr("visionkit.data.proposals.selective_search", boom)
+    monkeypatch.setattr("visionkit.models.detection.selective_search.selective_search", boom)
     assert np.array_equal(cache(img), first)
     other = ProposalCache(tmp_path, scales=(100,))  # other parameters: another key
     assert other.key(img) != cache.key(img)
@@ -41,15 +41,15 @@ def test_cache_returns_the_same_boxes_without_recomputing(tmp_path, monkeypatch)
 
 def _voc_with_proposals(tmp_path, monkeypatch, **augment):
     from tests.data.fixtures import make_voc
-    from visionkit.config import DataConfig
-    from visionkit.data.build import build_dataset
+    from visionkit.config import Config, DataConfig
+    from visionkit.engine.build import build_dataset
 
     make_voc(tmp_path / "voc")
     monkeypatch.setenv("VISIONKIT_CACHE", str(tmp_path / "cache"))
-    cfg = DataConfig(format="voc", root=str(tmp_path / "voc"), img_size=128, proposals="selective_search")
+    cfg = Config(data=DataConfig(format="voc", root=str(tmp_path / "voc"), img_size=128, proposals="selective_search"))
     for k, v in augment.items():
-        setattr(cfg.augment, k, v)
-    return build_dataset(cfg, "train", train=True)
+        setattr(cfg.data.augment, k, v)
+    return build_dataset(cfg, "train", train=True)  # the engine gives the reader the selective-search cache
 
 
 def test_training_samples_carry_proposals_computed_once_on_the_original_image(tmp_path, monkeypatch):
@@ -64,7 +64,7 @@ def test_training_samples_carry_proposals_computed_once_on_the_original_image(tm
 
     flipped = _voc_with_proposals(tmp_path, monkeypatch, hflip=1.0)
     calls = []
-    monkeypatch.setattr("visionkit.data.proposals.selective_search", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr("visionkit.models.detection.selective_search.selective_search", lambda *a, **k: calls.append(1))
     _, fsample = flipped[0]
     assert not calls  # the flipped sample reuses the original image's cached search
     mirrored = torch.stack([128 - expected[:, 2], expected[:, 1], 128 - expected[:, 0], expected[:, 3]], 1)
@@ -96,3 +96,17 @@ def test_proposals_option_is_checked(tmp_path):
     make_voc(tmp_path)
     with pytest.raises(ConfigError, match="data.proposals"):
         build_dataset(DataConfig(format="voc", root=str(tmp_path), proposals="edge_boxes"), "train", train=True)
+
+
+def test_the_data_layer_attaches_what_the_proposer_returns(tmp_path):
+    from tests.data.fixtures import make_voc
+    from visionkit.config import DataConfig
+    from visionkit.data.build import build_dataset
+
+    make_voc(tmp_path)
+    cfg = DataConfig(format="voc", root=str(tmp_path), img_size=128, proposals="selective_search")
+    boxes = np.array([[1.0, 2, 30, 40]], np.float32)
+    train = build_dataset(cfg, "train", train=True, proposer=lambda image: boxes)
+    assert np.array_equal(train.raw(0)[1]["proposals"], boxes)
+    evaluation = build_dataset(cfg, "train", train=False, proposer=lambda image: boxes)
+    assert "proposals" not in evaluation.raw(0)[1]  # evaluation images get theirs from the model

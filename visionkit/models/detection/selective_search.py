@@ -15,8 +15,8 @@ Fast R-CNN, and an on-disk cache for them.
 
 ``ProposalCache`` stores the boxes of each image on disk, keyed by a hash of its pixels and
 of the parameters. As in the papers, a training image's proposals are computed once on the
-original image (``data.proposals: selective_search`` makes the reader attach them to each
-sample as ``target["proposals"]``) and then flipped, cropped and resized with the image and its
+original image (with ``data.proposals: selective_search`` the engine gives the reader a
+``ProposalCache``, which attaches them to each sample as ``target["proposals"]``) and then flipped, cropped and resized with the image and its
 boxes by the augmentation, so no epoch after the first costs any proposal time.
 """
 
@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import os
 from pathlib import Path
 from typing import Sequence
 
 import cv2
 import numpy as np
 
-from ..engine.io import atomic_save
+from ...utils.io import atomic_save
 
 COLOR_BINS, TEXTURE_BINS, ORIENTATIONS = 25, 10, 8
 
@@ -129,7 +130,7 @@ def selective_search(
     """Proposals (M×4 float32 xyxy pixels) for an HWC uint8 RGB image. Large images are
     segmented at ``max_side`` pixels and the boxes scaled back. The defaults were chosen on
     BCCD training images: about 1,300 boxes per image with ~0.9 recall at IoU 0.5."""
-    from skimage.segmentation import felzenszwalb
+    from skimage.segmentation import felzenszwalb  # lazy: pulls in scipy.ndimage (~2 s); only R-CNNs search
 
     h, w = image.shape[:2]
     f = min(1.0, max_side / max(h, w))
@@ -180,6 +181,4 @@ class ProposalCache:
 
 def default_cache_dir() -> Path:
     """``$VISIONKIT_CACHE/proposals`` (default ``~/.cache/visionkit/proposals``)."""
-    import os
-
     return Path(os.environ.get("VISIONKIT_CACHE", Path.home() / ".cache" / "visionkit")) / "proposals"

@@ -1,0 +1,1 @@
+"""General helpers with no visionkit dependency: the lowest layer."""
