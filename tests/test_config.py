@@ -196,7 +196,7 @@ def test_the_engine_passes_data_img_size_to_builders_that_take_it():
 
 def test_the_bundled_models_stored_configs_still_build():
     from visionkit.api import resolve_weights
-    from visionkit.engine.checkpoint import build_from_checkpoint, load_checkpoint
+    from visionkit.engine.restore import build_from_checkpoint, load_checkpoint
 
     for name in ("default-detector", "default-segmenter"):
         ckpt = load_checkpoint(resolve_weights(name))

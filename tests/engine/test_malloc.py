@@ -69,7 +69,7 @@ def test_the_train_command_opts_in(tmp_path, mallopt_calls, monkeypatch):
 
     monkeypatch.setattr("visionkit.engine.trainer.train", lambda cfg, resume=None: {
         "run_dir": "", "step": 0, "epoch": 0, "best": None, "metrics": {}})
-    monkeypatch.setattr("visionkit.config.load_config", lambda path, overrides: T.toy_config(tmp_path, epochs=1))
+    monkeypatch.setattr(cli_train, "load_config", lambda path, overrides: T.toy_config(tmp_path, epochs=1))
     from click.testing import CliRunner
 
     result = CliRunner().invoke(cli_train.train, ["unused.yaml"])
