@@ -105,7 +105,7 @@ def test_workers_give_the_same_results_in_the_same_order(tmp_path, batch):
 
 
 def test_workers_read_videos_and_arrays_in_order(tmp_path):
-    from tests.test_sources import write_clip
+    from tests.helpers.media import write_clip
 
     video = write_clip(tmp_path / "clip.avi")
     sources = [np.zeros((20, 30, 3), np.uint8), video, np.zeros((4, 4), np.float32), np.zeros((30, 20, 3), np.uint8)]

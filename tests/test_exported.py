@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.cli.test_predict import _checkpoint
-from tests.models.tiny import bccd_checkpoint
+from tests.helpers.tiny import tiny_checkpoint as _checkpoint
+from tests.helpers.tiny import bccd_checkpoint
 from visionkit.api import load_model
 from visionkit.cli import main
 from visionkit.errors import UserError, WeightsError

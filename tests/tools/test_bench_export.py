@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_predict import _checkpoint
+from tests.helpers.tiny import tiny_checkpoint
 
 spec = importlib.util.spec_from_file_location("bench_export", Path(__file__).parents[2] / "tools" / "bench_export.py")
 bench_export = importlib.util.module_from_spec(spec)
@@ -15,7 +15,7 @@ spec.loader.exec_module(bench_export)
 
 @pytest.mark.parametrize("task", ["detection", "segmentation"])
 def test_every_runtime_is_timed_and_agrees_with_pytorch(task, tmp_path, capsys):
-    ckpt = _checkpoint(tmp_path / "m.pt", task=task)
+    ckpt = tiny_checkpoint(tmp_path / "m.pt", task=task)
     out = tmp_path / "bench.json"
     assert bench_export.main(["--weights", str(ckpt), "--repeats", "2", "--threads", "1", "--out", str(out)]) == 0
     result = json.loads(out.read_text())

@@ -27,7 +27,7 @@ def test_modes_are_timed_on_real_training_steps(tmp_path, capsys):
                  "options": {"task": "detection", "num_images": 8}},
         "train": {"lr": 0.001, "device": "cpu"},
     }))
-    import tests.models.tiny  # noqa: F401  (registers the tiny_test backbone)
+    import tests.helpers.tiny  # noqa: F401  (registers the tiny_test backbone)
 
     out = tmp_path / "bench.json"
     rc = bench_train_step.main([str(config), "train.seed=1", "--steps", "1", "--modes", "fp32,fp32 channels-last,bf16", "--out", str(out)])

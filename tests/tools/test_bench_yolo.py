@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tests.cli.test_predict import _checkpoint
+from tests.helpers.tiny import tiny_checkpoint
 from visionkit.cli import main as cli
 
 spec = importlib.util.spec_from_file_location("bench_yolo", Path(__file__).parents[2] / "tools" / "bench_yolo.py")
@@ -25,7 +25,7 @@ def _images(folder: Path) -> Path:
 
 
 def test_checkpoint_and_export_are_timed_end_to_end(tmp_path, capsys):
-    ckpt = _checkpoint(tmp_path / "m.pt")
+    ckpt = tiny_checkpoint(tmp_path / "m.pt")
     images = _images(tmp_path / "imgs")
     bench_yolo.main(["--weights", str(ckpt), "--images", str(images), "--n", "4"])
     out = capsys.readouterr().out

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.models.tiny import bccd_checkpoint
+from tests.helpers.tiny import bccd_checkpoint
 from visionkit.config import to_dict
 
 spec = importlib.util.spec_from_file_location("detection_errors", Path(__file__).parents[2] / "tools" / "detection_errors.py")

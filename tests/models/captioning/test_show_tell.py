@@ -1,6 +1,6 @@
 import torch
 
-import tests.models.tiny  # noqa: F401  (registers the "tiny_test" backbone)
+import tests.helpers.tiny  # noqa: F401  (registers the "tiny_test" backbone)
 from visionkit.data.vocab import Vocabulary
 from visionkit.models.captioning.decode import beam_search, greedy_decode
 from visionkit.registry import MODELS

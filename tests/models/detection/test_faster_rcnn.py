@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-import tests.models.tiny  # noqa: F401  (registers the "tiny_test" backbone)
-from tests.models.detection.test_yolov1 import _four_images
+import tests.helpers.tiny  # noqa: F401  (registers the "tiny_test" backbone)
+from tests.helpers.detection import four_images
 from visionkit.metrics.voc import voc_evaluate
 from visionkit.registry import MODELS
 
@@ -16,7 +16,7 @@ def _build(**kw):
 
 
 def test_training_returns_the_four_losses_and_eval_the_detection_contract():
-    images, targets = _four_images()
+    images, targets = four_images()
     model = _build()
     losses = model(images, targets)
     assert set(losses) == {"loss_objectness", "loss_rpn_box", "loss_classifier", "loss_box_reg"}
@@ -38,13 +38,13 @@ def test_images_without_objects_are_valid_training_samples():
 
 @pytest.mark.parametrize("kw", [{"roi_pool": "pool"}, {"fpn": True, "anchor_sizes": [[24], [48], [96], [160]]}])
 def test_roi_pool_and_fpn_variants_run(kw):
-    images, targets = _four_images()
+    images, targets = four_images()
     model = _build(**kw)
     assert torch.isfinite(sum(model(images, targets).values()))
 
 
 def test_overfits_four_images_to_map_one():
-    images, targets = _four_images()
+    images, targets = four_images()
     torch.manual_seed(0)
     model = _build(score_thresh=0.3, roi_batch_size=32)  # RoIAlign's CPU backward is the slow part
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)

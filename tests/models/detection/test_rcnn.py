@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-import tests.models.tiny  # noqa: F401  (registers the "tiny_test" backbone)
-from tests.models.detection.test_yolov1 import _four_images
+import tests.helpers.tiny  # noqa: F401  (registers the "tiny_test" backbone)
+from tests.helpers.detection import four_images
 from visionkit.metrics.voc import voc_evaluate
 from visionkit.models.detection.rcnn import WarpRegions
 from visionkit.registry import MODELS
@@ -28,7 +28,7 @@ def test_warp_regions_resamples_each_box_to_a_square_with_context():
 ])
 def test_overfits_four_images(name, extra, tmp_path, monkeypatch):
     monkeypatch.setenv("VISIONKIT_CACHE", str(tmp_path))
-    images, targets = _four_images()
+    images, targets = four_images()
     torch.manual_seed(0)
     model = MODELS.build(name, num_classes=3, backbone="tiny_test", pretrained=False,
                          score_thresh=0.3, proposals_train=300, proposals_test=300, **extra)
@@ -53,7 +53,7 @@ def test_fast_rcnn_on_a_pyramid_pools_once_from_its_stride_16_level(tmp_path, mo
                          neck_channels=16, head_hidden=32, proposals_train=50, proposals_test=50)
     pooler = model.roi_heads.pooler
     assert pooler.mode == "pool" and pooler.names == ["c4"] and pooler.stride == 16
-    images, targets = _four_images()
+    images, targets = four_images()
     features = model.neck(model.backbone(images[0][None]))
     assert features["c4"].shape[1] == 16 and features["c4"].shape[-1] == images[0].shape[-1] // 16
     losses = model(images[:2], targets[:2])

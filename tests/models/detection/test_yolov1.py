@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from tests.models.tiny import TinyBackbone
+from tests.helpers.detection import four_images
+from tests.helpers.tiny import TinyBackbone
 from visionkit.metrics.voc import voc_evaluate
 from visionkit.models.detection.yolov1 import PyramidMap, YOLOv1
 
@@ -65,26 +66,8 @@ def test_eval_returns_detection_contract_in_image_coordinates():
             assert det["labels"].min() >= 1 and det["labels"].max() <= C
 
 
-def _four_images():
-    torch.manual_seed(0)
-    images, targets = [], []
-    for i in range(4):
-        img = torch.full((3, 128, 128), 0.2)
-        boxes, labels = [], []
-        for j in range(2):
-            x0, y0 = 8 + 56 * ((i + j) % 2), 8 + 60 * j
-            w, h = 40 + 4 * i, 36 + 6 * j
-            cls = (i + j) % C + 1
-            img[cls - 1, y0 : y0 + h, x0 : x0 + w] = 1.0  # the colour tells the class
-            boxes.append([x0, y0, x0 + w, y0 + h])
-            labels.append(cls)
-        images.append(img)
-        targets.append({"boxes": torch.tensor(boxes, dtype=torch.float32), "labels": torch.tensor(labels)})
-    return torch.stack(images), targets
-
-
 def test_overfits_four_images_to_map_one():
-    images, targets = _four_images()
+    images, targets = four_images()
     torch.manual_seed(0)
     model = _model(score_thresh=0.05)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)

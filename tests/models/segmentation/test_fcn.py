@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from tests.models.tiny import TinyBackbone
+from tests.helpers.tiny import TinyBackbone
 from visionkit.models.segmentation.fcn import FCN, ConvClassifier
 from visionkit.models.segmentation.losses import median_frequency_weights, segmentation_loss
 
