@@ -1,9 +1,11 @@
 """tools/bench_faster_rcnn.py at a small size: torchvision gets our RPN/RoI counts, and both
-ratios are printed."""
+ratios printed are the printed times' ratios."""
 
 import importlib.util
 import re
 from pathlib import Path
+
+from tests.helpers.numbers import ratio_within_rounding, within_rounding
 
 spec = importlib.util.spec_from_file_location("bench_faster_rcnn", Path(__file__).parents[2] / "tools" / "bench_faster_rcnn.py")
 bench = importlib.util.module_from_spec(spec)
@@ -25,8 +27,17 @@ def test_prints_both_models_and_the_ratios(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("VISIONKIT_DATA", str(tmp_path))
     assert bench.main(["--size", "192", "--repeats", "1", "--train-batch", "1", "--threads", "1"]) == 0
     out = capsys.readouterr().out
+    rows = {}
     for name in ("visionkit", "torchvision"):
-        row = re.search(rf"^{name}\s+inference\s+([\d.]+) ms/image\s+training\s+([\d.]+) images/s", out, re.M)
-        assert row and float(row.group(1)) > 0 and float(row.group(2)) > 0
-    ratios = re.findall(r"ratio \(ours/torchvision\): ([\d.]+)", out)
-    assert len(ratios) == 2 and all(float(r) > 0 for r in ratios)
+        row = re.search(rf"^{name}\s+inference\s+([\d.]+) ms/image\s+training\s+([\d.]+) images/s\s+params ([\d.]+)M", out, re.M)
+        assert row, name
+        rows[name] = [float(v) for v in row.groups()]
+    latency = float(re.search(r"latency ratio \(ours/torchvision\): ([\d.]+)", out).group(1))
+    throughput = float(re.search(r"training throughput ratio \(ours/torchvision\): ([\d.]+)", out).group(1))
+    (ms_ours, ips_ours, m_ours), (ms_tv, ips_tv, m_tv) = rows["visionkit"], rows["torchvision"]
+    cfg = bench.config(192)
+    for printed, model in ((m_ours, bench.ours(cfg, 3)), (m_tv, bench.torchvision_tutorial(cfg, 3))):
+        assert within_rounding(printed, sum(p.numel() for p in model.parameters()) / 1e6, 0.01)
+    assert ratio_within_rounding(latency, ms_ours, ms_tv, 0.1, 0.1, 0.01)
+    assert ratio_within_rounding(throughput, ips_ours, ips_tv, 0.01, 0.01, 0.01)
+    assert 0.05 < latency < 20 and 0.05 < throughput < 20  # same-size detectors on the same machine
