@@ -21,10 +21,10 @@ def test_prints_every_class_with_ap_at_three_ious_and_the_error_bins(data_dir, t
     header = next(line for line in out.splitlines() if line.startswith("class"))
     assert header.split() == ["class", "AP@0.3", "AP@0.5", "AP@0.7", "tp", "duplicate", "localisation", "confusion",
                               "background", "missed"]
-    gts = [0, 0, 0]  # non-difficult GT boxes per class in the two images
-    for _, target in build_dataset(cfg.data, "test[:2]", train=False):
-        for label, difficult in zip(target["labels"].tolist(), target["difficult"].tolist()):
-            gts[label - 1] += not difficult
+    gts = [0, 0, 0]  # non-difficult GT boxes per class in the two images (annotations only: no decoding)
+    for item in build_dataset(cfg.data, "test[:2]", train=False).items:
+        for label, hard in zip(item.labels.tolist(), item.difficult.tolist()):
+            gts[label - 1] += not hard
     assert gts[0] > 20  # the two images hold many RBC
     binned = 0
     for name, n_gt in zip(("RBC", "WBC", "Platelets"), gts):
