@@ -11,8 +11,8 @@ with a ``build`` method and its settings) and inherits the family's checks:
 * export parity where the family exports: ONNX and TorchScript outputs equal PyTorch's.
 
 The base classes are not named ``Test*``, so pytest collects their checks only through a
-subclass. A subclass sets ``overfit_steps = 0`` (or ``export_formats = ()``) to leave a check
-to another test, saying where.
+subclass. A subclass sets ``overfit_steps = 0`` or ``export_formats = ()`` to drop a check, with
+a comment saying why or which other test covers it.
 """
 
 from __future__ import annotations
@@ -54,12 +54,11 @@ class _Tester:
     loss_factor = 0.1  # the last step's loss is below this fraction of the first's
     export_formats: tuple[str, ...] = ()
     export_size = 128
+    overfit_options: dict = {}  # build options for the overfit only (e.g. a score threshold)
 
     def build(self, **options):
         """The model under test (seeded by the caller); ``options`` are ``overfit_options``."""
         raise NotImplementedError
-
-    overfit_options: dict = {}
 
     def _require_overfit(self):
         if not self.overfit_steps:
