@@ -86,7 +86,7 @@ def test_thresholds_are_passed_per_call_with_the_documented_defaults():
 def test_a_conf_given_once_does_not_stick(tmp_path):
     """A real detector through the API: after a call at conf=0.9, a call without conf gives
     what a fresh predictor gives, and the model's own thresholds are unchanged."""
-    from tests.cli.test_predict import _checkpoint
+    from tests.helpers.tiny import tiny_checkpoint as _checkpoint
 
     ckpt = _checkpoint(tmp_path / "det.pt")
     img = np.random.default_rng(0).integers(0, 255, (90, 120, 3), dtype=np.uint8)
@@ -137,7 +137,7 @@ def test_workers_give_the_same_results_in_the_same_order(tmp_path, batch):
 
 
 def test_workers_read_videos_and_arrays_in_order(tmp_path):
-    from tests.test_sources import write_clip
+    from tests.helpers.media import write_clip
 
     video = write_clip(tmp_path / "clip.avi")
     sources = [np.zeros((20, 30, 3), np.uint8), video, np.zeros((4, 4), np.float32), np.zeros((30, 20, 3), np.uint8)]
@@ -166,7 +166,7 @@ def test_prefetch_stays_bounded_and_stops_early():
 def test_one_predictor_serves_threads_with_different_thresholds(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from tests.cli.test_predict import _checkpoint
+    from tests.helpers.tiny import tiny_checkpoint as _checkpoint
 
     pred = load_model(_checkpoint(tmp_path / "det.pt"), device="cpu")
     img = np.random.default_rng(1).integers(0, 255, (90, 120, 3), dtype=np.uint8)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.cli.test_predict import _checkpoint
+from tests.helpers.tiny import tiny_checkpoint as _checkpoint
 from visionkit.cli import main
 from visionkit.engine.restore import build_from_checkpoint
 from visionkit.export import check_export

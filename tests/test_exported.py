@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.cli.test_predict import _checkpoint
-from tests.models.tiny import bccd_checkpoint
+from tests.helpers.tiny import tiny_checkpoint as _checkpoint
+from tests.helpers.tiny import bccd_checkpoint
 from visionkit.api import load_model
 from visionkit.cli import main
 from visionkit.errors import UserError, WeightsError
@@ -43,7 +43,7 @@ def test_export_stores_config_classes_and_thresholds(tmp_path, fmt):
 def test_export_meta_records_the_thresholds_the_graph_holds():
     """The detector's own defaults, not the first submodule with a like-named attribute (the
     torchvision peer's RPN has ``nms_thresh`` 0.7 and ``score_thresh`` 0.0)."""
-    import tests.models.tiny  # noqa: F401
+    import tests.helpers.tiny  # noqa: F401
     from visionkit.config import build_config
     from visionkit.exported import export_meta
     from visionkit.registry import MODELS

@@ -7,7 +7,7 @@ import onnx
 import pytest
 import torch
 
-from tests.cli.test_predict import _checkpoint
+from tests.helpers.tiny import tiny_checkpoint
 from visionkit.api import load_model
 from visionkit.cli import main
 from visionkit.exported import run_exported
@@ -26,7 +26,7 @@ def calib(tmp_path):
 
 @pytest.mark.parametrize("task", ["detection", "segmentation"])
 def test_int8_export_is_quantised_calibrated_and_close(task, tmp_path, calib, capsys):
-    ckpt = _checkpoint(tmp_path / "m.pt", task=task)
+    ckpt = tiny_checkpoint(tmp_path / "m.pt", task=task)
     assert main(["export", "-w", str(ckpt), "--int8", "--calib", str(calib), "--calib-n", "4"]) == 0
     assert "calibrated on 4 images" in capsys.readouterr().out
     fp32, int8 = tmp_path / "m.onnx", tmp_path / "m.int8.onnx"
@@ -50,7 +50,7 @@ def test_int8_export_is_quantised_calibrated_and_close(task, tmp_path, calib, ca
 
 
 def test_int8_needs_onnx_and_readable_calibration_images(tmp_path, capsys):
-    ckpt = _checkpoint(tmp_path / "m.pt")
+    ckpt = tiny_checkpoint(tmp_path / "m.pt")
     assert main(["export", "-w", str(ckpt), "--format", "torchscript", "--int8"]) == 2
     assert "--int8 needs --format onnx" in capsys.readouterr().err
     empty = tmp_path / "empty"

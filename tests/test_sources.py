@@ -1,6 +1,7 @@
 import cv2
 import numpy as np
 
+from tests.helpers.media import write_clip
 from visionkit.sources import count_sources, iter_sources
 
 
@@ -18,15 +19,6 @@ def test_paths_folders_globs_arrays_and_bad_items(tmp_path):
     assert "no such file" in errors["missing.jpg"] and "uint8" in errors["array4"]
     assert items[0].image.shape == (10, 12, 3)
     assert count_sources([tmp_path]) == 3
-
-
-def write_clip(path):
-    """A 3-frame 32×24 MJPG video whose frames are grey levels 0, 40, 80."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5, (32, 24))
-    for k in range(3):
-        writer.write(np.full((24, 32, 3), 40 * k, np.uint8))
-    writer.release()
-    return path
 
 
 def test_video_frames(tmp_path):

@@ -10,11 +10,6 @@ def test_matches_torchvision(assert_like_torchvision):
     assert_like_torchvision(lambda: CLASSIFIERS.build("mobilenet_v2"), tvm.mobilenet_v2, 3_504_872)
 
 
-def test_logits_equal_torchvision(same_logits):
-    torch.manual_seed(0)
-    same_logits(CLASSIFIERS.build("mobilenet_v2"), tvm.mobilenet_v2(), torch.randn(2, 3, 64, 64))
-
-
 def test_features_are_the_last_block_at_each_resolution():
     b = BACKBONES.build("mobilenet_v2")
     assert [p for p, n in b.plan if n] == ["features.1", "features.3", "features.6", "features.13", "features.18"]

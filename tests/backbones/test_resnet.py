@@ -10,11 +10,6 @@ def test_matches_torchvision(assert_like_torchvision, name, count):
     assert_like_torchvision(lambda: CLASSIFIERS.build(name), getattr(tvm, name), count)
 
 
-def test_resnet18_logits_equal_torchvision(same_logits):
-    torch.manual_seed(0)
-    same_logits(CLASSIFIERS.build("resnet18"), tvm.resnet18(), torch.randn(2, 3, 64, 64))
-
-
 def test_backbone_loads_classifier_weights_and_gives_its_features():
     torch.manual_seed(0)
     clf = CLASSIFIERS.build("resnet18").eval()

@@ -30,8 +30,8 @@ def test_interpolation_rows(tmp_path):
 
 
 def test_a_detector_is_not_a_generator(tmp_path, capsys):
-    from tests.cli.test_predict import _checkpoint
+    from tests.helpers.tiny import tiny_checkpoint
 
-    det = _checkpoint(tmp_path / "d.pt")
+    det = tiny_checkpoint(tmp_path / "d.pt")
     assert main(["generate", "-w", str(det)]) == 2
     assert "not a generative model" in capsys.readouterr().err

@@ -6,28 +6,8 @@ import cv2
 import pytest
 import torch
 
-import tests.models.tiny  # noqa: F401  (registers the "tiny_test" backbone)
+from tests.helpers.tiny import tiny_checkpoint as _checkpoint
 from visionkit.cli import main
-from visionkit.config import build_config, to_dict
-from visionkit.engine.checkpoint import save_checkpoint
-from visionkit.registry import MODELS
-
-CLASSES = ["RBC", "WBC", "Platelets"]
-
-
-def _checkpoint(path, task="detection"):
-    torch.manual_seed(0)
-    if task == "detection":
-        model = {"name": "yolov1", "backbone": "tiny_test", "pretrained": False, "grid": 4, "img_size": 128, "score_thresh": 0.0}
-        classes = CLASSES
-    else:
-        model = {"name": "fcn", "backbone": "tiny_test", "pretrained": False, "fc_channels": 0}
-        classes = ["sky", "road"]
-    cfg = build_config({"task": task, "model": model, "data": {"img_size": 128, "classes": classes}})
-    net = MODELS.build(model["name"], num_classes=len(classes), **{k: v for k, v in model.items() if k != "name"})
-    save_checkpoint(path, {"model": net.state_dict(), "config": to_dict(cfg), "task": task, "classes": classes})
-    return path
-
 
 def test_detect_folder_writes_drawings_and_json_and_lists_bad_files(tmp_path, images, capsys):
     ckpt = _checkpoint(tmp_path / "det.pt")

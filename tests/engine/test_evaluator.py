@@ -110,8 +110,8 @@ def test_detection_thresholds_come_from_eval_config():
 
 def test_eval_conf_nms_iou_and_max_det_change_a_detectors_scores():
     """A real (untrained) YOLOv1 scored under different ``eval`` thresholds."""
-    import tests.models.tiny  # noqa: F401
-    from tests.models.detection.test_yolov1 import _four_images
+    import tests.helpers.tiny  # noqa: F401
+    from tests.helpers.detection import four_images as _four_images
     from visionkit.registry import MODELS
 
     torch.manual_seed(0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import engine_toys as T
 import torch
 
-import tests.models.tiny  # noqa: F401  (registers the "tiny_test" backbone)
+import tests.helpers.tiny  # noqa: F401  (registers the "tiny_test" backbone)
 from visionkit.engine.feature_cache import FeatureCache, attach_feature_caches
 from visionkit.engine.trainer import Trainer
 from visionkit.registry import MODELS

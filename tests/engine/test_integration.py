@@ -74,7 +74,7 @@ def test_camvid_fcn_short_run(data_dir, tmp_path):
 
 
 def test_eval_tta_wraps_the_detector_and_scores_bccd(data_dir, tmp_path):
-    from tests.models.tiny import bccd_checkpoint
+    from tests.helpers.tiny import bccd_checkpoint
     from visionkit.config import to_dict
     from visionkit.engine.evaluator import evaluate_checkpoint
 
@@ -93,7 +93,7 @@ def test_eval_tta_wraps_the_detector_and_scores_bccd(data_dir, tmp_path):
 
 def test_evaluation_autocasts_by_eval_amp_not_train_amp(data_dir, tmp_path, monkeypatch):
     """Training in bf16 must not make the scores bf16: evaluation follows eval.amp (off by default)."""
-    from tests.models.tiny import bccd_checkpoint
+    from tests.helpers.tiny import bccd_checkpoint
     from visionkit.config import to_dict
     from visionkit.engine import device as device_mod
     from visionkit.engine.evaluator import Evaluator, evaluate_checkpoint

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-import tests.models.tiny  # noqa: F401  (registers the "tiny_test" backbone)
+import tests.helpers.tiny  # noqa: F401  (registers the "tiny_test" backbone)
 from visionkit.data.collate import collate
 from visionkit.data.synthetic import SyntheticShapes
 from visionkit.config import AugmentConfig

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.helpers.numbers import within_rounding
 from visionkit.engine.device import cpu_has_bf16
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
@@ -27,7 +28,7 @@ def test_modes_are_timed_on_real_training_steps(tmp_path, capsys):
                  "options": {"task": "detection", "num_images": 8}},
         "train": {"lr": 0.001, "device": "cpu"},
     }))
-    import tests.models.tiny  # noqa: F401  (registers the tiny_test backbone)
+    import tests.helpers.tiny  # noqa: F401  (registers the tiny_test backbone)
 
     out = tmp_path / "bench.json"
     rc = bench_train_step.main([str(config), "train.seed=1", "--steps", "1", "--modes", "fp32,fp32 channels-last,bf16", "--out", str(out)])
@@ -37,11 +38,20 @@ def test_modes_are_timed_on_real_training_steps(tmp_path, capsys):
     assert list(result["rows"]) == expected
     assert result["skipped"] == ([] if cpu_has_bf16() else ["bf16"])
     assert result["batch_size"] == 2 and result["overrides"] == ["train.seed=1"]
+    first = result["rows"]["fp32"]
     for row in result["rows"].values():
-        assert row["images_s"] > 0 and row["s_per_step"] == 2 / row["images_s"] and row["loss"] > 0
-    assert result["rows"]["fp32"]["speed_vs_first"] == 1.0
+        assert row["images_s"] > 0 and row["s_per_step"] == 2 / row["images_s"]
+        assert row["speed_vs_first"] == row["images_s"] / first["images_s"]
+        assert row["loss_name"] == "loss" and 0 < row["loss"] < 100  # YOLOv1's summed loss on an untrained net
+    assert first["speed_vs_first"] == 1.0
     printed = capsys.readouterr().out
     assert "machine:" in printed and "vs fp32" in printed
+    for mode, row in result["rows"].items():  # the printed table is the JSON's, rounded
+        line = next(line for line in printed.splitlines() if line.startswith(mode) and line[len(mode):].lstrip()[0].isdigit())
+        ips, s_step, speed, loss = line[len(mode):].split()
+        assert within_rounding(float(ips), row["images_s"], 0.01) and within_rounding(float(s_step), row["s_per_step"], 0.01)
+        assert within_rounding(float(speed.rstrip("x")), row["speed_vs_first"], 0.01)
+        assert within_rounding(float(loss), row["loss"], 0.0001)
     assert not list(tmp_path.glob("fp32_*"))  # the runs went to a temporary folder
 
 
@@ -59,4 +69,5 @@ def test_a_gan_reports_its_own_loss(tmp_path):
     out = tmp_path / "bench.json"
     assert bench_train_step.main([str(config), "--steps", "1", "--modes", "fp32", "--out", str(out)]) == 0
     row = json.loads(out.read_text())["rows"]["fp32"]
-    assert row["loss_name"] == "loss_d" and row["loss"] > 0 and row["images_s"] > 0
+    assert row["loss_name"] == "loss_d" and row["images_s"] > 0
+    assert 0.5 < row["loss"] < 3  # D's BCE on real + fake, near 2·ln 2 before it has learnt anything

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import torch
 
-from tests.cli.test_predict import _checkpoint
+from tests.helpers.tiny import tiny_checkpoint
 from visionkit.engine.checkpoint import load_checkpoint
 from visionkit.engine.restore import build_from_checkpoint
 
@@ -13,7 +13,7 @@ spec.loader.exec_module(pack_model)
 
 
 def test_packed_model_is_half_size_and_predicts_the_same(tmp_path):
-    src = _checkpoint(tmp_path / "full.pt")
+    src = tiny_checkpoint(tmp_path / "full.pt")
     pack_model.main([str(src), str(tmp_path / "packed.pt")])
     packed = load_checkpoint(tmp_path / "packed.pt")
     assert all(v.dtype != torch.float32 for v in packed["model"].values())
@@ -32,7 +32,7 @@ def test_packed_model_is_half_size_and_predicts_the_same(tmp_path):
 def test_calibrate_stores_the_f1_optimal_conf_that_detect_then_starts_from(data_dir, tmp_path, monkeypatch):
     import json
 
-    from tests.models.tiny import bccd_checkpoint
+    from tests.helpers.tiny import bccd_checkpoint
     from visionkit.cli import main
 
     src, _ = bccd_checkpoint(tmp_path / "w.pt", data_dir, val="val[:3]")

@@ -3,8 +3,9 @@ score it beside visionkit's Faster R-CNN."""
 
 import torch
 
-import tests.models.tiny  # noqa: F401  (registers the "tiny_test" backbone)
-from tests.models.detection.test_yolov1 import _four_images
+import tests.helpers.tiny  # noqa: F401  (registers the "tiny_test" backbone)
+from tests.helpers.detection import four_images
+from tests.helpers.testers import DetectorTester
 from visionkit.registry import MODELS
 
 
@@ -21,7 +22,7 @@ def test_torchvision_peer_trains_and_predicts_in_our_contract():
     assert model.task == "detection"
     assert model.backbone.out_channels == 32  # the tiny backbone's c5 (4 × width 8), straight into RoIAlign
     assert model.roi_heads.box_predictor.cls_score.out_features == 4  # background + our 3 classes
-    images, targets = _four_images()
+    images, targets = four_images()
     losses = model(list(images), targets)
     assert set(losses) == {"loss_classifier", "loss_box_reg", "loss_objectness", "loss_rpn_box_reg"}
     assert torch.isfinite(sum(losses.values()))
@@ -31,3 +32,12 @@ def test_torchvision_peer_trains_and_predicts_in_our_contract():
     assert len(out) == 2 and set(out[0]) == {"boxes", "labels", "scores"}
     assert len(out[0]["boxes"]) <= 7 and out[0]["labels"].min() >= 1 and out[0]["labels"].max() <= 3
     assert out[0]["boxes"].max() <= 128  # the input's own pixels: no resize inside at img_size
+
+
+class TestTorchvisionPeer(DetectorTester):
+    loss_keys = {"loss_classifier", "loss_box_reg", "loss_objectness", "loss_rpn_box_reg"}
+    overfit_steps = 0  # torchvision's model: the contract is what is ours
+    export_formats = ()
+
+    def build(self, **options):
+        return _build(**options)

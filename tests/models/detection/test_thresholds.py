@@ -7,8 +7,8 @@ import pytest
 import torch
 from torchvision.models.detection import FasterRCNN as TorchvisionFasterRCNNBase
 
-import tests.models.tiny  # noqa: F401  (registers the "tiny_test" backbone)
-from tests.models.detection.test_yolov1 import _four_images
+import tests.helpers.tiny  # noqa: F401  (registers the "tiny_test" backbone)
+from tests.helpers.detection import four_images as _four_images
 from visionkit.models.detection.postprocess import Thresholds
 from visionkit.models.detection.tta import FlipTTA
 from visionkit.registry import MODELS

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from tests.models.tiny import TinyBackbone
-from visionkit.metrics.voc import voc_evaluate
+from tests.helpers.testers import DetectorTester
+from tests.helpers.tiny import TinyBackbone
 from visionkit.models.detection.yolov1 import PyramidMap, YOLOv1
 
 C = 3
@@ -53,54 +53,14 @@ def test_activations_keep_outputs_where_targets_live():
     assert torch.allclose(pred[..., 10:].sum(-1), torch.ones(2, 4, 4))
 
 
-def test_eval_returns_detection_contract_in_image_coordinates():
-    m = _model().eval()
-    with torch.no_grad():
-        out = m([torch.rand(3, 128, 128), torch.rand(3, 100, 90)])
-    assert len(out) == 2
-    for det, (h, w) in zip(out, [(128, 128), (100, 90)]):
-        assert set(det) == {"boxes", "labels", "scores"}
-        if len(det["boxes"]):
-            assert det["boxes"][:, 2].max() <= w and det["boxes"][:, 3].max() <= h
-            assert det["labels"].min() >= 1 and det["labels"].max() <= C
+class TestYOLOv1(DetectorTester):
+    loss_keys = {"loss_coord", "loss_obj", "loss_noobj", "loss_cls"}
+    overfit_steps, lr, loss_factor = 300, 3e-3, 0.05
+    overfit_options = {"score_thresh": 0.05}
+    export_formats = ()  # tests/test_export.py exports a tiny YOLOv1 through the CLI
 
-
-def _four_images():
-    torch.manual_seed(0)
-    images, targets = [], []
-    for i in range(4):
-        img = torch.full((3, 128, 128), 0.2)
-        boxes, labels = [], []
-        for j in range(2):
-            x0, y0 = 8 + 56 * ((i + j) % 2), 8 + 60 * j
-            w, h = 40 + 4 * i, 36 + 6 * j
-            cls = (i + j) % C + 1
-            img[cls - 1, y0 : y0 + h, x0 : x0 + w] = 1.0  # the colour tells the class
-            boxes.append([x0, y0, x0 + w, y0 + h])
-            labels.append(cls)
-        images.append(img)
-        targets.append({"boxes": torch.tensor(boxes, dtype=torch.float32), "labels": torch.tensor(labels)})
-    return torch.stack(images), targets
-
-
-def test_overfits_four_images_to_map_one():
-    images, targets = _four_images()
-    torch.manual_seed(0)
-    model = _model(score_thresh=0.05)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(300):
-        loss = sum(model(images, targets).values())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    assert losses[-1] < 0.05 * losses[0]
-    model.eval()
-    with torch.no_grad():
-        preds = model(images)
-    result = voc_evaluate(targets, preds, ["a", "b", "c"], iou_thr=0.5, metric="voc07")
-    assert result["mAP"] > 0.95
+    def build(self, **options):
+        return _model(**options)
 
 
 def test_bf16_autocast_trains_yolo_in_fp32_loss():

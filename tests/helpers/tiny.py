@@ -1,5 +1,6 @@
 """A tiny backbone that honours the feature contract (c3/c4/c5 at strides 8/16/32), so head
-tests run in milliseconds and do not depend on the zoo."""
+tests run in milliseconds and do not depend on the zoo; importing this module registers it as
+``tiny_test``. Also untrained tiny checkpoints for the CLI, API, export and tool tests."""
 
 from torch import nn
 
@@ -51,3 +52,28 @@ def bccd_checkpoint(path, data_dir, **data):
     net = MODELS.build("yolov1", num_classes=3, **{k: v for k, v in model.items() if k != "name"})
     save_checkpoint(path, {"model": net.state_dict(), "config": to_dict(cfg), "task": "detection", "classes": classes})
     return path, cfg
+
+
+CLASSES = ["RBC", "WBC", "Platelets"]
+
+
+def tiny_checkpoint(path, task="detection"):
+    """An untrained tiny checkpoint: YOLOv1 on ``CLASSES`` (``task="detection"``) or an FCN on
+    ``["sky", "road"]`` (``task="segmentation"``), 128 px. Returns ``path``."""
+    import torch
+
+    from visionkit.config import build_config, to_dict
+    from visionkit.engine.checkpoint import save_checkpoint
+    from visionkit.registry import MODELS
+
+    torch.manual_seed(0)
+    if task == "detection":
+        model = {"name": "yolov1", "backbone": "tiny_test", "pretrained": False, "grid": 4, "img_size": 128, "score_thresh": 0.0}
+        classes = CLASSES
+    else:
+        model = {"name": "fcn", "backbone": "tiny_test", "pretrained": False, "fc_channels": 0}
+        classes = ["sky", "road"]
+    cfg = build_config({"task": task, "model": model, "data": {"img_size": 128, "classes": classes}})
+    net = MODELS.build(model["name"], num_classes=len(classes), **{k: v for k, v in model.items() if k != "name"})
+    save_checkpoint(path, {"model": net.state_dict(), "config": to_dict(cfg), "task": task, "classes": classes})
+    return path
