@@ -156,7 +156,7 @@ class SegmenterTester(_Tester):
 
     def test_train_returns_its_losses(self):
         images, masks = segmentation_images(2, self.train_size, self.num_classes, self.ignore_index)
-        assert_losses(self.build().train()(images, masks), self.loss_keys)
+        assert_losses(self.build().train()(images, [{"masks": m} for m in masks]), self.loss_keys)
 
     def test_eval_returns_the_segmentation_contract(self):
         torch.manual_seed(0)
@@ -174,7 +174,8 @@ class SegmenterTester(_Tester):
         self._require_overfit()
         images, masks = segmentation_images(4, self.train_size, self.num_classes, self.ignore_index)
         model = self.build(**self.overfit_options)
-        self._fit(model, lambda: sum(model(images, masks).values()))
+        targets = [{"masks": m} for m in masks]  # the batch contract: one dict per image
+        self._fit(model, lambda: sum(model(images, targets).values()))
         model.eval()
         with torch.no_grad():
             pred = torch.stack([o["masks"] for o in model(images)])
@@ -248,7 +249,7 @@ class GeneratorTester(_Tester):
 
 
 class CaptionerTester(_Tester):
-    """Captioners: ``model(images, {"tokens": N×L})`` -> ``{"loss_caption"}``; ``model(images)``
+    """Captioners: ``model(images, [{"tokens": L_i}, ...])`` -> ``{"loss_caption"}``; ``model(images)``
     -> one ``{"captions": [str]}`` dict per image. The overfit: four random images, four
     captions, said back word for word."""
 
@@ -264,16 +265,13 @@ class CaptionerTester(_Tester):
 
         vocab = Vocabulary.build(self.captions)
         words = [vocab.decode([i], strip=False) for i in range(len(vocab))]
-        encoded = [torch.tensor(vocab.encode(c)) for c in self.captions]
-        tokens = torch.zeros(len(encoded), max(len(t) for t in encoded), dtype=torch.long)
-        for i, t in enumerate(encoded):
-            tokens[i, : len(t)] = t
+        targets = [{"tokens": torch.tensor(vocab.encode(c)), "captions": [c]} for c in self.captions]  # one dict per image
         torch.manual_seed(0)
-        return torch.rand(len(self.captions), 3, self.image_size, self.image_size), words, tokens
+        return torch.rand(len(self.captions), 3, self.image_size, self.image_size), words, targets
 
     def test_train_returns_its_losses(self):
-        images, words, tokens = self.data()
-        assert_losses(self.build(words).train()(images, {"tokens": tokens}), self.loss_keys)
+        images, words, targets = self.data()
+        assert_losses(self.build(words).train()(images, targets), self.loss_keys)
 
     def test_eval_returns_the_captioning_contract(self):
         images, words, _ = self.data()
@@ -286,9 +284,9 @@ class CaptionerTester(_Tester):
 
     def test_overfits_four_images(self):
         self._require_overfit()
-        images, words, tokens = self.data()
+        images, words, targets = self.data()
         model = self.build(words, **self.overfit_options)
-        self._fit(model, lambda: model(images, {"tokens": tokens})["loss_caption"])
+        self._fit(model, lambda: model(images, targets)["loss_caption"])
         model.eval()
         with torch.no_grad():
             said = [o["captions"][0] for o in model(images)]

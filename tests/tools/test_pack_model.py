@@ -61,7 +61,7 @@ def test_calibration_scores_at_the_nms_and_cap_that_prediction_uses(tmp_path, mo
     from visionkit.engine import evaluator
     from visionkit.engine.evaluator import EvalResult
 
-    src = _checkpoint(tmp_path / "full.pt")
+    src = tiny_checkpoint(tmp_path / "full.pt")
     ckpt = load_checkpoint(src)
     ckpt["config"]["eval"].update(conf=0.001, nms_iou=0.5, max_det=100)
     torch.save(ckpt, src)

@@ -7,7 +7,7 @@ across ranks like :class:`~torch.utils.data.DistributedSampler` (rank ``r`` take
 ``r, r+W, r+2W, ...``, so ``W`` ranks with batch ``b`` see the same global batches as one process
 with batch ``W*b``), and it can skip the batches of an epoch that were already trained.
 Each sample's augmentation is seeded from ``(seed, epoch, index)`` (the sampler yields
-:class:`~visionkit.data.base.SampleKey`\ s), so two runs with one seed, and a resumed run and
+:class:`~visionkit.data.base.SampleKey` items), so two runs with one seed, and a resumed run and
 an uninterrupted one, draw the same augmentation with ``workers=0`` and with worker processes.
 """
 
@@ -77,7 +77,7 @@ def build_proposer(data: DataConfig) -> ProposalCache | None:
 class ResumableSampler(DistributedSampler):
     """:class:`DistributedSampler` that can start an epoch part-way (``skip`` samples of this
     rank's shard are dropped) for exact mid-epoch resume. For data sets that take them
-    (``accepts_sample_keys``) it yields :class:`~visionkit.data.base.SampleKey`\ s whose
+    (``accepts_sample_keys``) it yields :class:`~visionkit.data.base.SampleKey` items whose
     augmentation seed depends on ``(seed, epoch, index)`` alone, so a run, a rerun and a resume
     draw the same augmentation for every sample, whichever worker process loads it."""
 

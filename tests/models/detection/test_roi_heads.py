@@ -11,11 +11,13 @@ from torchvision.models.detection.faster_rcnn import TwoMLPHead as TVTwoMLPHead
 from torchvision.models.detection.roi_heads import RoIHeads as TVRoIHeads
 from torchvision.ops import MultiScaleRoIAlign
 
-from visionkit.models.detection.roi_heads import Predictor, RoIHeads, RoIPooler, TwoMLPHead
+from visionkit.models.detection.postprocess import Thresholds
+from visionkit.models.detection.roi_heads import BoxPredictor, RoIHeads, RoIPooler, TwoMLPHead
 
 C, K, HIDDEN = 8, 3, 32
 SIZES = [(128, 128), (112, 96)]
 SETTINGS = dict(batch_size_per_image=48, positive_fraction=0.25, score_thresh=0.05, nms_thresh=0.5, max_det=40)
+THRESHOLDS = Thresholds(conf=SETTINGS["score_thresh"], iou=SETTINGS["nms_thresh"], max_det=SETTINGS["max_det"])  # per call
 TARGETS = [
     {"boxes": torch.tensor([[10.0, 12, 50, 60], [60, 30, 120, 90], [70, 70, 86, 84]]), "labels": torch.tensor([1, 2, 3])},
     {"boxes": torch.tensor([[5.0, 40, 45, 100], [50, 8, 90, 40]]), "labels": torch.tensor([3, 2])},
@@ -24,8 +26,9 @@ TARGETS = [
 
 def _pair():
     torch.manual_seed(0)
-    ours = RoIHeads(RoIPooler(["c5"], 7, "align", 2), TwoMLPHead(C * 49, HIDDEN), Predictor(HIDDEN, K),
-                    fg_iou=0.5, bg_iou_low=0.0, **SETTINGS)
+    ours = RoIHeads(RoIPooler(["c5"], 7, "align", 2), TwoMLPHead(C * 49, HIDDEN), BoxPredictor(HIDDEN, K),
+                    fg_iou=0.5, bg_iou_low=0.0, batch_size_per_image=SETTINGS["batch_size_per_image"],
+                    positive_fraction=SETTINGS["positive_fraction"])
     torch.nn.init.normal_(ours.predictor.cls_score.weight, std=0.3)  # spread the scores and boxes
     torch.nn.init.normal_(ours.predictor.bbox_pred.weight, std=0.1)
     s = SETTINGS
@@ -55,7 +58,7 @@ def _run_both(ours, theirs, targets=None):
     features, proposals = _inputs()
     copies = [p.clone() for p in proposals]
     torch.manual_seed(123)
-    out, losses = ours(features, proposals, SIZES, targets)
+    out, losses = ours(features, proposals, SIZES, targets, thresholds=THRESHOLDS)
     torch.manual_seed(123)
     tv_out, tv_losses = theirs(features, copies, SIZES, targets)
     return out, losses, tv_out, tv_losses
@@ -92,7 +95,7 @@ def test_training_losses_equal_torchvisions():
 
 def _hand_made(bg_iou_low):
     """One GT box (class 2) and four proposals with IoU 0.64, 0.3, 0.05 and 0 with it."""
-    heads = RoIHeads(RoIPooler(["c5"]), TwoMLPHead(4), Predictor(4, K), fg_iou=0.5, bg_iou_low=bg_iou_low,
+    heads = RoIHeads(RoIPooler(["c5"]), TwoMLPHead(4), BoxPredictor(4, K), fg_iou=0.5, bg_iou_low=bg_iou_low,
                      batch_size_per_image=100, positive_fraction=0.5)
     gt = {"boxes": torch.tensor([[0.0, 0, 100, 100]]), "labels": torch.tensor([2])}
     proposals = torch.tensor([[0.0, 0, 100, 64], [0, 0, 100, 30], [0, 0, 100, 5], [200, 200, 240, 240]])
