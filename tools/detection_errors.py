@@ -35,6 +35,8 @@ def main(argv=None) -> int:
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args(argv)
     cfg = load_config(args.config, [*args.overrides, "quiet=true", "eval.metric=voc07"])
+    if args.conf < cfg.eval.conf:  # the model must keep every detection that the bins count
+        cfg = load_config(args.config, [*args.overrides, "quiet=true", "eval.metric=voc07", f"eval.conf={args.conf}"])
     res, ds = evaluate_checkpoint(cfg, args.weights, args.split)
     classes = list(ds.classes)
     aps = {t: voc_evaluate(res.gts, res.predictions, classes, iou_thr=t, metric="voc07")["per_class"] for t in (0.3, 0.5, 0.7)}

@@ -55,7 +55,7 @@ def _macs(ckpt):
     """Multiply-accumulates of the network the tool times (normalisation, backbone, neck, head)."""
     import torch
 
-    from visionkit.engine.checkpoint import build_from_checkpoint
+    from visionkit.engine.restore import build_from_checkpoint
     from visionkit.summary import summarize
 
     model, _, _ = build_from_checkpoint(ckpt)
