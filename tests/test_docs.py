@@ -177,3 +177,15 @@ def test_block_runs(block, tmp_path, monkeypatch):
     for cmd, kind in zip(cmds, kinds):
         if kind != "pip":  # the main command's install step: the tests run inside the install
             _run_command(cmd, cwd, monkeypatch)
+
+
+def test_the_checker_flags_an_unmarked_block_and_reads_markers(tmp_path):
+    doc = tmp_path / "x.md"
+    doc.write_text("<!-- not-run: a long training here -->\n```bash\ntorchrun tools/train.py c.yaml\n```\n\n"
+                   "```bash\ncp a b && visionkit models\n```\n\n```python\nprint(1)\n```\n<!-- output -->\n```text\n1\n```\n")
+    skipped, unmarked, script, _ = parse(doc)
+    assert (skipped.marker, skipped.reason) == ("not-run", "a long training here")
+    assert unmarked.marker == "" and [classify(c) for c in commands(unmarked.code)] == ["", "visionkit"]
+    assert script.output == "1\n"
+    assert commands("VISIONKIT_DATA=d python tools/x.py \\\n  --n 2   # note\n") == [["VISIONKIT_DATA=d", "python", "tools/x.py", "--n", "2"]]
+    assert classify(["VISIONKIT_DATA=d", "python", "tools/x.py"]) == "tool"
