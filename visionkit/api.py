@@ -26,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional, Sequence
+from typing import Callable, Iterable, Iterator, NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
@@ -46,10 +46,31 @@ from .viz import draw_caption, draw_detections, draw_mask
 
 ASSETS = Path(__file__).parent / "assets"
 DEFAULT_CONF = 0.25  # a detector's score threshold when its weights store none (Ultralytics' predict default)
-# bundled models: name -> (file in visionkit/assets, task, the config that reproduces it)
+
+
+class Bundled(NamedTuple):
+    """A model shipped in ``visionkit/assets``: what it is and what it knows (``visionkit models``)."""
+
+    file: str  # in visionkit/assets
+    task: str
+    config: str  # the config that reproduces it
+    domain: str
+    data: str
+    classes: tuple[str, ...]
+    metric: str  # on the data set's test split
+    card: str  # its model card
+
+
 BUILTIN = {
-    "default-detector": ("default_detector.pt", "detection", "configs/yolov1_bccd.yaml"),
-    "default-segmenter": ("default_segmenter.pt", "segmentation", "configs/fcn8s_camvid.yaml"),
+    "default-detector": Bundled(
+        "default_detector.pt", "detection", "configs/yolov1_bccd.yaml",
+        "blood-smear microscopy", "BCCD", ("RBC", "WBC", "Platelets"),
+        "test VOC07 mAP@0.5 0.860", "docs/model_cards/default_detector.md"),
+    "default-segmenter": Bundled(
+        "default_segmenter.pt", "segmentation", "configs/fcn8s_camvid.yaml",
+        "road scenes (street-level video)", "CamVid",
+        ("Sky", "Building", "Pole", "Road", "Pavement", "Tree", "SignSymbol", "Fence", "Car", "Pedestrian", "Bicyclist"),
+        "test mIoU 0.613", "docs/model_cards/default_segmenter.md"),
 }
 
 
@@ -113,11 +134,11 @@ def resolve_weights(name_or_path: str | Path) -> Path:
     """A bundled model's name or a checkpoint path -> an existing file (or a clear error)."""
     key = str(name_or_path)
     if key in BUILTIN:
-        path = ASSETS / BUILTIN[key][0]
+        path = ASSETS / BUILTIN[key].file
         if not path.is_file():
             raise WeightsError(
                 f"{key}: the bundled weights ({path.name}) are not in this install; train them with "
-                f"`python tools/train.py {BUILTIN[key][2]}` and pass --weights runs/<name>/best.pt"
+                f"`python tools/train.py {BUILTIN[key].config}` and pass --weights runs/<name>/best.pt"
             )
         return path
     path = Path(key).expanduser()

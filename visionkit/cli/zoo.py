@@ -36,11 +36,33 @@ def _weights_state(entry) -> str:
     return "yes" if weights.find_local(key) else "no"
 
 
+def _bundled_rows(task: str | None) -> list[dict]:
+    """The models shipped with the package (``visionkit.api.BUILTIN``), with their size on disk."""
+    from ..api import ASSETS, BUILTIN  # lazy: imports torch
+
+    rows = []
+    for name, b in BUILTIN.items():
+        if task and task not in (b.task, "bundled"):
+            continue
+        path = ASSETS / b.file
+        rows.append({"name": name, "kind": "bundled", "task": b.task, "domain": b.domain, "data": b.data,
+                     "classes": list(b.classes), "metric": b.metric,
+                     "size_mb": round(path.stat().st_size / 1e6, 1) if path.is_file() else None,
+                     "weights": "yes" if path.is_file() else "no", "config": b.config, "card": b.card})
+    return rows
+
+
+def _classes_text(classes: list[str], limit: int = 4) -> str:
+    shown = ", ".join(classes[:limit])
+    return f"{len(classes)}: {shown}" + (", ..." if len(classes) > limit else "")
+
+
 @click.command("models")
-@click.option("--task", default=None, help="Only entries of this task or kind (backbone, classification, detection, ...).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--task", default=None, help="Only entries of this task or kind (bundled, backbone, classification, detection, ...).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def models(task: str | None, as_json: bool):
-    """Table of every registered backbone, classifier and model."""
+    """The bundled models (what each knows), then every registered backbone, classifier and model."""
+    bundled = _bundled_rows(task)
     rows = []
     for kind, reg in _registries():
         for e in reg.entries():
@@ -53,14 +75,24 @@ def models(task: str | None, as_json: bool):
                 params = None
             rows.append({"name": e.name, "kind": kind, "task": e.task, "params": params, "weights": _weights_state(e),
                          "doc": (e.builder.__doc__ or "").strip().splitlines()[0] if e.builder.__doc__ else ""})
-    if task and not rows:
-        tasks = sorted({e.task for _, reg in _registries() for e in reg.entries()} | {k for k, _ in _registries()})
-
+    if task and not rows and not bundled:
+        tasks = sorted({e.task for _, reg in _registries() for e in reg.entries()} | {k for k, _ in _registries()} | {"bundled"})
         raise ConfigError(unknown("task", task, tasks))
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps(bundled + rows, indent=2))
         return
 
+    if bundled:
+        click.echo("bundled models (--weights NAME, load_model(NAME)); each knows only its own domain and classes:")
+        click.echo(format_table(
+            ["name", "task", "domain", "data", "classes", "metric", "size"],
+            [[r["name"], r["task"], r["domain"], r["data"], _classes_text(r["classes"]), r["metric"],
+              "missing" if r["size_mb"] is None else f"{r['size_mb']} MB"] for r in bundled],
+            align="lllllll",
+        ))
+        if not rows:
+            return
+        click.echo("")
     click.echo(format_table(
         ["name", "kind", "task", "params", "weights", "description"],
         [[r["name"], r["kind"], r["task"], "?" if r["params"] is None else f"{r['params']:,}", r["weights"], r["doc"]] for r in rows],

@@ -6,8 +6,8 @@ glibc returns freed memory at the top of the heap to the kernel once it exceeds
 calls, so the next step touches new pages and takes a page fault for every 4 KiB of them.
 Measured on the 2-core development machine (FCN-8s, CamVid, batch 8): 46 s of 94 s wall time
 went to the kernel; raising the trim threshold and the top pad took training from 1.6 to 1.9
-images/s, and also keeping big blocks out of mmap to 2.4 (docs/RESULTS.md, "Engine: the
-allocator on CPU"). ``tune_malloc`` applies the same settings from
+images/s, and also keeping big blocks out of mmap to 2.4 (docs/RESULTS.md, "The
+allocator"). ``tune_malloc`` applies the same settings from
 inside the process with ``mallopt``; elsewhere (musl, macOS, Windows) it does nothing.
 
 The settings hold for the whole process until it exits (big blocks are never returned to the
