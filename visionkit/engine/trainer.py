@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import signal
 import sys
 import time
 from contextlib import nullcontext
@@ -136,7 +137,7 @@ class Trainer:
         # run time: seconds since the run started, carried across resumes by the checkpoint
         self._time0, self._epoch_t0, self._clock0 = 0.0, 0.0, time.perf_counter()
         self._stop: StopSignals | None = None
-        self._stopping = False  # every rank agrees (see _mean_sums)
+        self._stopping = 0  # the signal number of an agreed stop (every rank the same, see _mean_sums)
 
         resume = resume if resume is not None else tc.resume
         if not resume and not tc.exist_ok:  # a new run never writes into another run's folder
@@ -240,13 +241,15 @@ class Trainer:
         the ranks agree on stopping at the same step without a collective of its own."""
         if not self._sums:
             return {}
-        flag = [torch.tensor(float(self._stop is not None and self._stop.requested))] if self.dist.enabled else []
+        seen = self._stop.signum if self._stop is not None else None
+        flags = [torch.tensor(float(seen == s)) for s in (signal.SIGINT, signal.SIGTERM)] if self.dist.enabled else []
         vals = torch.stack([v.float().reshape(()) if isinstance(v, torch.Tensor) else torch.tensor(float(v))
-                            for v in self._sums.values()] + flag).to(self.device)
+                            for v in self._sums.values()] + flags).to(self.device)
         D.all_reduce_sum(vals)
         vals = vals.tolist()
-        if flag:
-            self._stopping = self._stopping or vals.pop() > 0
+        if flags:  # the ranks that saw SIGINT, SIGTERM: SIGINT wins
+            term, sigint = vals.pop(), vals.pop()
+            self._stopping = self._stopping or (signal.SIGINT if sigint else signal.SIGTERM if term else 0)
         return dict(zip(self._sums, (v / self.dist.world_size for v in vals)))
 
     def _should_stop(self) -> bool:
@@ -254,8 +257,8 @@ class Trainer:
         if self._stop is None:
             return False
         if not self.dist.enabled:
-            self._stopping = self._stop.requested
-        return self._stopping
+            self._stopping = self._stop.signum or 0
+        return bool(self._stopping)
 
     def _now(self) -> float:
         """Seconds since the run started, the time before a resume included."""
@@ -361,8 +364,8 @@ class Trainer:
                     self.save("last.pt")
         finally:
             self.logger.flush()
-            stop, self._stop = self._stop, None
-        stopped = stop.name if stop is not None and self._stopping and self.step < self.total_steps else None
+            self._stop = None  # the handlers are restored: nothing reads the flag after this
+        stopped = signal.Signals(self._stopping).name if self._stopping and self.step < self.total_steps else None
         if self.is_main:
             self._write_outputs()
             if stopped:
@@ -371,7 +374,7 @@ class Trainer:
         self.logger.close()
         return {"step": self.step, "epoch": self.epoch, "metrics": dict(self.last_metrics), "best": self.best,
                 "run_dir": str(self.run_dir), "task": self.task, "stopped": stopped,
-                "exit_code": EXIT_CODES.get(stop.signum, 0) if stopped else 0}
+                "exit_code": EXIT_CODES.get(self._stopping, 0) if stopped else 0}
 
     def _log_row(self, seen: int, dt: float, bar) -> None:
         sums = self._check_finite()  # averaged over ranks
