@@ -78,6 +78,32 @@ def epoch_line(epoch: int, epochs: int, step: int, losses: dict[str, float], img
     return "  ".join(parts)
 
 
+class EpochMeter:
+    """What an epoch's progress line reports: the step-weighted mean of the losses logged in the
+    epoch, its images/s, and an ETA from this session's seconds per step (evaluations included)."""
+
+    def __init__(self, step: int):
+        self._session = (step, time.perf_counter())
+        self.start()
+
+    def start(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.steps, self.images, self._clock = 0, 0, time.perf_counter()
+
+    def add_row(self, row: dict, keys: Iterable[str], steps: int) -> None:
+        """A logged row holding the mean of ``keys`` over ``steps`` steps."""
+        for k in keys:
+            self.sums[k] = self.sums.get(k, 0.0) + row[k] * steps
+        self.steps += steps
+
+    def line(self, epoch: int, epochs: int, step: int, total_steps: int, elapsed: float, world: int = 1) -> str:
+        done, t0 = self._session
+        eta = (time.perf_counter() - t0) / (step - done) * (total_steps - step) if step > done else None
+        losses = {k: v / max(self.steps, 1) for k, v in self.sums.items()}
+        img_s = self.images * world / max(time.perf_counter() - self._clock, 1e-9)
+        return epoch_line(epoch, epochs, step, losses, img_s, elapsed, eta)
+
+
 def progress(iterable: Iterable | None = None, total: int | None = None, desc: str = "", disable: bool = False, initial: int = 0):
     """A tqdm bar (ETA and rate come with it); ``disable`` for quiet runs and non-zero ranks."""
     return tqdm(iterable, total=total, desc=desc, disable=disable, initial=initial, dynamic_ncols=True, leave=False)

@@ -50,7 +50,7 @@ from .device import amp_dtype, autocast, batch_size_of, resolve_device, seed_eve
 from .evaluator import EvalResult, Evaluator, default_metric, metric_mode, save_predictions
 from .feature_cache import attach_feature_caches
 from .hook import StepContext, epoch_hooks
-from .logging import RunLogger, epoch_line, progress, progress_mode
+from .logging import EpochMeter, RunLogger, progress, progress_mode
 from .optim import build_ema, build_optimizer, build_scheduler
 from .plots import plot_confusion, plot_losses, plot_pr_curves
 from .restore import attach_fid_extractor
@@ -130,6 +130,7 @@ class Trainer:
         self._sums: dict[str, Any] = {}  # running loss sums of the next log row (device tensors)
         self._steps_since = 0
         self._last_eval: EvalResult | None = None
+        self._plotted: EvalResult | None = None  # the evaluation whose PR/confusion plots are on disk
         total = getattr(model, "loss_total", None)
         self._loss_total = total if callable(total) else None
         self._move = not (self.device.type == "cpu" and not tc.channels_last)  # CPU batches are already home
@@ -347,7 +348,7 @@ class Trainer:
         and the summary's ``stopped`` names the signal (its ``exit_code`` is 130 or 143)."""
         tc, log_every = self.cfg.train, max(self.cfg.train.log_every, 1)
         self.net.train()
-        self._session = (self.step, time.perf_counter())  # for the ETA
+        self._meter = EpochMeter(self.step)
         try:
             with StopSignals(announce=self.is_main) as self._stop:
                 while self.step < self.total_steps and not self._should_stop():
@@ -385,21 +386,10 @@ class Trainer:
         row["time"] = now = round(self._now(), 3)
         row["epoch_time"] = round(now - self._epoch_t0, 3)
         self.logger.log(row)
-        for k in sums:  # the epoch's mean losses, for its progress line
-            self._epoch_sums[k] = self._epoch_sums.get(k, 0.0) + row[k] * self._steps_since
-        self._epoch_steps += self._steps_since
+        self._meter.add_row(row, sums, self._steps_since)
         shown = {k: f"{row[k]:.4g}" for k in sums if k == "loss" or self.hook}
         bar.set_postfix(**shown, lr=f"{row['lr']:.3g}", img_s=f"{row['img_s']:.1f}")
         self._sums, self._steps_since = {}, 0
-
-    def _print_epoch_line(self, seen: int, seconds: float) -> None:
-        """One line per epoch where there are no bars (``train.progress`` lines)."""
-        done, t0 = self._session
-        rate = (time.perf_counter() - t0) / max(self.step - done, 1)  # seconds per step, evaluations included
-        losses = {k: v / max(self._epoch_steps, 1) for k, v in self._epoch_sums.items()}
-        eta = rate * (self.total_steps - self.step) if self.step > done else None
-        print(epoch_line(self.epoch + 1, self.epochs, self.step, losses, seen * self.dist.world_size / max(seconds, 1e-9),
-                         self._now(), eta), file=sys.stderr, flush=True)
 
     def _epoch(self, log_every: int) -> None:
         """One pass over the (rest of the) epoch; a step is ``grad_accum`` batches."""
@@ -410,13 +400,12 @@ class Trainer:
         bar = progress(total=n, initial=self.epoch_batch, desc=f"epoch {self.epoch + 1}/{self.epochs}", disable=self.show != "bar")
         if self.epoch_batch == 0:
             self._epoch_t0 = self._now()
-        self._epoch_sums, self._epoch_steps = {}, 0
+        self._meter.start()
         seen, t0 = 0, time.perf_counter()
-        epoch_seen, epoch_clock = 0, t0
         for i, batch in enumerate(self.loader, start=self.epoch_batch):
             sync = (i + 1) % self.accum == 0 or i + 1 == n
             b = batch_size_of(split_batch(batch)[0])
-            seen, epoch_seen = seen + b, epoch_seen + b
+            seen, self._meter.images = seen + b, self._meter.images + b
             if self.hook:
                 self._hook_batch(batch)
             else:
@@ -439,8 +428,9 @@ class Trainer:
             if self.step >= self.total_steps or self._should_stop():
                 break
         bar.close()
-        if self.show == "lines":
-            self._print_epoch_line(epoch_seen, time.perf_counter() - epoch_clock)
+        if self.show == "lines":  # one line per epoch where there are no bars
+            line = self._meter.line(self.epoch + 1, self.epochs, self.step, self.total_steps, self._now(), self.dist.world_size)
+            print(line, file=sys.stderr, flush=True)
 
     def _evaluate_and_track(self) -> EvalResult | None:
         if self.val_set is None:
@@ -481,12 +471,13 @@ class Trainer:
         res = self._last_eval
         if res is not None and res.predictions:
             save_predictions(res, self.run_dir / "predictions.json", getattr(self.val_set, "cat_ids", None))
-        self._write_plots(res)
+        self._write_plots(res if res is not self._plotted else None)  # the last evaluation's are there already
 
     def _write_plots(self, res: EvalResult | None) -> None:
         """``loss.png`` from the rows so far, and the PR curves / confusion matrix of ``res``."""
         if not self.cfg.train.plots:
             return
+        self._plotted = res
         plot_losses(self.logger.rows, self.run_dir / "loss.png")
         if res is not None and res.curves:
             plot_pr_curves(res.curves, self.run_dir / "pr_curves.png", res.per_class)
