@@ -21,22 +21,27 @@ from visionkit.registry import MODELS
 
 
 class SignalCNN(T.ToyCNN):
-    """The toy CNN that sends its own process ``signum`` during training call ``at``."""
+    """The toy CNN that sends its own process ``signum`` during training call ``at``; with
+    ``once``, only the first model of the process does (a resumed run then goes on)."""
 
-    def __init__(self, at: int = 0, signum: int = int(signal.SIGINT), **kw):
+    fired = False
+
+    def __init__(self, at: int = 0, signum: int = int(signal.SIGINT), once: bool = False, **kw):
         super().__init__(**kw)
-        self.at, self.signum = at, signum
+        self.at, self.signum, self.once = at, signum, once
 
     def forward(self, images, targets=None):
         out = super().forward(images, targets)
-        if self.training and self.calls == self.at:
+        if self.training and self.calls == self.at and not (self.once and SignalCNN.fired):
+            SignalCNN.fired = True
             signal.raise_signal(self.signum)
         return out
 
 
-def toy_signal_cnn(at: int = 0, signum: int = 2, dropout: float = 0.0, delay: float = 0.0) -> SignalCNN:
+def toy_signal_cnn(at: int = 0, signum: int = 2, once: bool = False, dropout: float = 0.0, delay: float = 0.0,
+                   in_ch: int = 3) -> SignalCNN:
     """toy_cnn that signals itself at training call ``at``."""
-    return SignalCNN(at, signum, dropout=dropout, delay=delay)
+    return SignalCNN(at, signum, once, dropout=dropout, delay=delay, in_ch=in_ch)
 
 
 MODELS.register("toy_signal_cnn", task="classification")(toy_signal_cnn)
@@ -172,3 +177,38 @@ def test_under_torchrun_every_rank_stops_at_the_same_step(tmp_path):
     # rank 1 saw the signal in step 5; the ranks agree at the next log row (step 6) and stop there
     assert [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)] == [[6, "SIGINT"], [6, "SIGINT"]]
     assert load_checkpoint(tmp_path / "ddp" / "last.pt")["step"] == 6
+
+
+def test_the_printed_command_resumes_the_run_from_the_cli(tmp_path, capsys):
+    """``visionkit train`` exits 130 on SIGINT and prints one command that resumes the run to
+    the weights of a run never interrupted."""
+    import shlex
+
+    import yaml
+
+    from visionkit.cli import main
+
+    T.write_idx(tmp_path / "idx", "train", 24)
+    T.write_idx(tmp_path / "idx", "t10k", 12, seed=1)
+    cfg = {"name": "cli", "out_dir": str(tmp_path / "runs"), "quiet": True,
+           "model": {"name": "toy_signal_cnn", "in_ch": 1, "at": 8, "once": True, "dropout": 0.3},
+           "data": {"format": "idx", "root": str(tmp_path / "idx"), "val": "test", "classes": ["dark", "light"],
+                    "img_size": 8, "resize": "stretch", "batch_size": 4, "workers": 0,
+                    "options": {"task": "classification"}, "augment": {"hflip": 0.5}},
+           "train": {"epochs": 3, "lr": 0.5, "momentum": 0.0, "scheduler": "constant", "device": "cpu", "plots": False}}
+    (tmp_path / "toy.yaml").write_text(yaml.safe_dump(cfg))
+    SignalCNN.fired = True  # the reference run is not interrupted
+    assert main(["train", str(tmp_path / "toy.yaml"), "name=ref"]) == 0
+    SignalCNN.fired = False
+    capsys.readouterr()
+    assert main(["train", str(tmp_path / "toy.yaml")]) == 130
+    lines = [x for x in capsys.readouterr().err.splitlines() if "resume with: " in x]
+    assert len(lines) == 1
+    argv = shlex.split(lines[0].split("resume with: ")[1])
+    assert argv[:2] == ["visionkit", "train"] and load_checkpoint(tmp_path / "runs" / "cli" / "last.pt")["step"] == 8
+    assert main(argv[1:]) == 0
+    ref = load_checkpoint(tmp_path / "runs" / "ref" / "last.pt")
+    got = load_checkpoint(tmp_path / "runs" / "cli" / "last.pt")
+    assert got["step"] == ref["step"] == 18
+    for k in ref["model"]:
+        assert torch.equal(ref["model"][k], got["model"][k]), k

@@ -37,6 +37,7 @@ class StopSignals:
         self.signum: int | None = None
         self._at = 0.0
         self._previous: dict[int, object] = {}
+        self._pid = os.getpid()
 
     @property
     def requested(self) -> bool:
@@ -48,6 +49,8 @@ class StopSignals:
 
     def handle(self, signum: int, frame=None) -> None:
         """The handler: remember the first signal; a later Ctrl-C aborts."""
+        if os.getpid() != self._pid:  # a forked data-loader worker: the trainer's process stops it
+            return
         now = time.monotonic()
         if self.signum is None:
             self.signum, self._at = signum, now
@@ -58,6 +61,7 @@ class StopSignals:
             raise KeyboardInterrupt
 
     def __enter__(self) -> "StopSignals":
+        self._pid = os.getpid()
         if threading.current_thread() is threading.main_thread():  # signal.signal works only there
             for s in self.signals:
                 self._previous[s] = signal.signal(s, self.handle)
