@@ -38,7 +38,7 @@ def _json(obj) -> str:
 @click.option("--exist-ok", is_flag=True,
               help="Write into runs/<name>/ even if a run is there (default: a new runs/<name>2/, 3, ...).")
 @click.option("--progress/--no-progress", default=None,
-              help="Show progress (bars on a terminal, one line per epoch elsewhere) even when quiet, or none [default: train.progress].")
+              help="Progress even when quiet (bars on a terminal, else a line per epoch), or none [default: train.progress].")
 def train(config: str, overrides: tuple[str, ...], resume: str | None, exist_ok: bool, progress: bool | None):
     """Train a model from a YAML CONFIG, with optional key=value OVERRIDES.
 
@@ -51,7 +51,8 @@ def train(config: str, overrides: tuple[str, ...], resume: str | None, exist_ok:
     from ..engine.malloc import tune_malloc  # lazy: the engine imports torch
     from ..engine.trainer import train as run  # lazy: imports torch
 
-    extra = (("train.exist_ok=true",) if exist_ok else ()) + (() if progress is None else (f"train.progress='{'on' if progress else 'off'}'",))
+    extra = ("train.exist_ok=true",) if exist_ok else ()
+    extra += () if progress is None else (f"train.progress='{'on' if progress else 'off'}'",)
     cfg = load_config(config, (*overrides, *extra))
     # This process belongs to the command, so it may tune glibc's allocator for the whole run
     # (before the loaders fork); the library's train() never does (engine/malloc.py).

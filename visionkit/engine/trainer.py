@@ -202,7 +202,8 @@ class Trainer:
         if rng:
             set_rng_state(rng)
         if self.is_main and (not self.cfg.quiet or self.show != "off"):
-            where = f"epoch {self.epoch + 1}/{self.epochs}, batch {self.epoch_batch}" if self.epoch_batch else f"the end of epoch {self.epoch}/{self.epochs}"
+            where = (f"epoch {self.epoch + 1}/{self.epochs}, batch {self.epoch_batch}" if self.epoch_batch
+                     else f"the end of epoch {self.epoch}/{self.epochs}")
             print(f"resumed from {path} at step {self.step}/{self.total_steps} ({where})", file=sys.stderr, flush=True)
 
     # -------------------------------------------------------------------- checkpoints
@@ -243,9 +244,11 @@ class Trainer:
         if not self._sums:
             return {}
         seen = self._stop.signum if self._stop is not None else None
-        flags = [torch.tensor(float(seen == s)) for s in (signal.SIGINT, signal.SIGTERM)] if self.dist.enabled else []
+        flags = ([torch.tensor(float(seen == s), device=self.device) for s in (signal.SIGINT, signal.SIGTERM)]
+                 if self.dist.enabled else [])
         vals = torch.stack([v.float().reshape(()) if isinstance(v, torch.Tensor) else torch.tensor(float(v))
-                            for v in self._sums.values()] + flags).to(self.device)
+                            for v in self._sums.values()]).to(self.device)
+        vals = torch.cat([vals, torch.stack(flags)]) if flags else vals
         D.all_reduce_sum(vals)
         vals = vals.tolist()
         if flags:  # the ranks that saw SIGINT, SIGTERM: SIGINT wins
@@ -397,7 +400,8 @@ class Trainer:
         self.sampler.skip = self.epoch_batch * self.cfg.data.batch_size
         self.loader.generator.manual_seed(self.cfg.train.seed + 1000 * self.epoch + self.dist.rank)
         n = len(self.loader) + self.epoch_batch
-        bar = progress(total=n, initial=self.epoch_batch, desc=f"epoch {self.epoch + 1}/{self.epochs}", disable=self.show != "bar")
+        bar = progress(total=n, initial=self.epoch_batch, desc=f"epoch {self.epoch + 1}/{self.epochs}",
+                       disable=self.show != "bar")
         if self.epoch_batch == 0:
             self._epoch_t0 = self._now()
         self._meter.start()
