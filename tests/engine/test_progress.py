@@ -43,6 +43,13 @@ def test_no_lines_when_off_or_quiet(tmp_path, capsys, quiet, setting):
     assert capsys.readouterr().err == ""
 
 
+def test_bars_instead_of_lines_on_a_terminal(tmp_path, capsys):
+    _train(_cfg(tmp_path, progress="bar"))  # what auto picks on a terminal
+    err = capsys.readouterr().err
+    assert "\r" in err and "epoch 3/3: 100%" in err and "eval" in err
+    assert not any(map(LINE.match, err.replace("\r", "\n").splitlines()))
+
+
 def test_progress_modes(monkeypatch):
     assert progress_mode("auto") == "lines"  # pytest's stderr is not a terminal
     assert progress_mode("auto", quiet=True) == "off"
