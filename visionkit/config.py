@@ -121,6 +121,7 @@ class TrainConfig:
     resume: str = ""  # path to a last.pt, or "auto" (runs/<name>/last.pt if present)
     exist_ok: bool = False  # a new run may write into runs/<name>/ though a run is there (else runs/<name>2/)
     plots: bool = True  # write loss/PR/confusion PNGs into the run folder
+    progress: str = "auto"  # auto (bars on a terminal, one line per epoch elsewhere, none when quiet) | on | bar | lines | off
 
 
 @dataclass

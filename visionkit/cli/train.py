@@ -37,7 +37,9 @@ def _json(obj) -> str:
               help="Continue from a last.pt (or 'auto': runs/<name>/last.pt when it exists).")
 @click.option("--exist-ok", is_flag=True,
               help="Write into runs/<name>/ even if a run is there (default: a new runs/<name>2/, 3, ...).")
-def train(config: str, overrides: tuple[str, ...], resume: str | None, exist_ok: bool):
+@click.option("--progress/--no-progress", default=None,
+              help="Progress even when quiet (bars on a terminal, else a line per epoch), or none [default: train.progress].")
+def train(config: str, overrides: tuple[str, ...], resume: str | None, exist_ok: bool, progress: bool | None):
     """Train a model from a YAML CONFIG, with optional key=value OVERRIDES.
 
     \b
@@ -49,13 +51,16 @@ def train(config: str, overrides: tuple[str, ...], resume: str | None, exist_ok:
     from ..engine.malloc import tune_malloc  # lazy: the engine imports torch
     from ..engine.trainer import train as run  # lazy: imports torch
 
-    cfg = load_config(config, (*overrides, "train.exist_ok=true") if exist_ok else overrides)
+    extra = ("train.exist_ok=true",) if exist_ok else ()
+    extra += () if progress is None else (f"train.progress='{'on' if progress else 'off'}'",)
+    cfg = load_config(config, (*overrides, *extra))
     # This process belongs to the command, so it may tune glibc's allocator for the whole run
     # (before the loaders fork); the library's train() never does (engine/malloc.py).
     tune_malloc()
     summary = run(cfg, resume=resume)
     if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
         click.echo(_json({k: summary[k] for k in ("run_dir", "step", "epoch", "best", "metrics")}))
+    return summary.get("exit_code", 0)  # 130/143 when SIGINT/SIGTERM stopped the run
 
 
 @click.command("eval")

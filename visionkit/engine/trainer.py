@@ -23,7 +23,7 @@ checkpoints with exact mid-epoch resume, logs, plots, evaluation and ``best.pt``
 
 One *step* is one optimizer update (``grad_accum`` micro-batches). The losses are summed on
 the device and read back to the host (which waits for the GPU) only every ``train.log_every``
-steps and before every checkpoint; a NaN or inf in any step makes those sums non-finite, so a
+steps, at each epoch's end and before every checkpoint; a NaN or inf in any step makes those sums non-finite, so a
 diverged model is caught there and never saved.
 """
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import signal
 import sys
 import time
 from contextlib import nullcontext
@@ -49,11 +50,12 @@ from .device import amp_dtype, autocast, batch_size_of, resolve_device, seed_eve
 from .evaluator import EvalResult, Evaluator, default_metric, metric_mode, save_predictions
 from .feature_cache import attach_feature_caches
 from .hook import StepContext, epoch_hooks
-from .logging import RunLogger, progress, quiet_mode
+from .logging import EpochMeter, RunLogger, progress, progress_mode
 from .optim import build_ema, build_optimizer, build_scheduler
 from .plots import plot_confusion, plot_losses, plot_pr_curves
 from .restore import attach_fid_extractor
 from .rundir import fresh_run_name, remove_stale_temps
+from .signals import EXIT_CODES, StopSignals, resume_command
 
 
 class TrainingError(UserError):
@@ -76,7 +78,7 @@ class Trainer:
         seed_everything(tc.seed + self.dist.rank, tc.deterministic)
         self.amp = amp_dtype(tc.amp, self.device)
         self.eval_amp = amp_dtype(cfg.eval.amp, self.device, "eval.amp")  # its own setting: scores stay float32 by default
-        self.quiet = quiet_mode(cfg.quiet) or not self.is_main
+        self.show = progress_mode(tc.progress, cfg.quiet) if self.is_main else "off"  # bar | lines | off
 
         # data
         self.train_set = train_set if train_set is not None else build_dataset(cfg, "train", True)
@@ -128,10 +130,15 @@ class Trainer:
         self._sums: dict[str, Any] = {}  # running loss sums of the next log row (device tensors)
         self._steps_since = 0
         self._last_eval: EvalResult | None = None
+        self._plotted: EvalResult | None = None  # the evaluation whose PR/confusion plots are on disk
         total = getattr(model, "loss_total", None)
         self._loss_total = total if callable(total) else None
         self._move = not (self.device.type == "cpu" and not tc.channels_last)  # CPU batches are already home
         self._params = [p for g in self.optimizers[0].param_groups for p in g["params"]]
+        # run time: seconds since the run started, carried across resumes by the checkpoint
+        self._time0, self._epoch_t0, self._clock0 = 0.0, 0.0, time.perf_counter()
+        self._stop: StopSignals | None = None
+        self._stopping = 0  # the signal number of an agreed stop (every rank the same, see _mean_sums)
 
         resume = resume if resume is not None else tc.resume
         if not resume and not tc.exist_ok:  # a new run never writes into another run's folder
@@ -186,14 +193,18 @@ class Trainer:
             self.ema.load_state_dict(ckpt["ema"])
         self.step, self.epoch, self.epoch_batch = int(ckpt["step"]), int(ckpt["epoch"]), int(ckpt.get("epoch_batch", 0))
         self.best = ckpt.get("best")
+        self._time0 = float(ckpt.get("time") or 0.0)
+        self._epoch_t0 = float(ckpt.get("epoch_start_time") or 0.0) if self.epoch_batch else self._time0
         self.last_metrics = dict(ckpt.get("metrics") or {})
         rng = ckpt.get("rng")
         if isinstance(rng, list):
             rng = rng[self.dist.rank] if self.dist.rank < len(rng) else None
         if rng:
             set_rng_state(rng)
-        if self.is_main and not self.quiet:
-            print(f"resumed from {path}: epoch {self.epoch}, step {self.step}", file=sys.stderr)
+        if self.is_main and (not self.cfg.quiet or self.show != "off"):
+            where = (f"epoch {self.epoch + 1}/{self.epochs}, batch {self.epoch_batch}" if self.epoch_batch
+                     else f"the end of epoch {self.epoch}/{self.epochs}")
+            print(f"resumed from {path} at step {self.step}/{self.total_steps} ({where})", file=sys.stderr, flush=True)
 
     # -------------------------------------------------------------------- checkpoints
 
@@ -211,6 +222,7 @@ class Trainer:
             "epoch": self.epoch, "epoch_batch": self.epoch_batch, "step": self.step,
             "rng": rng, "config": to_dict(self.cfg), "classes": list(self.classes), "task": self.task,
             "metrics": dict(self.last_metrics), "best": self.best,
+            "time": self._now(), "epoch_start_time": self._epoch_t0,
         }
 
     def save(self, name: str = "last.pt") -> None:
@@ -226,13 +238,35 @@ class Trainer:
     # ------------------------------------------------------------------------ stepping
 
     def _mean_sums(self) -> dict[str, float]:
-        """The running loss sums averaged over ranks: one ``all_reduce`` and one host sync."""
+        """The running loss sums averaged over ranks: one ``all_reduce`` and one host sync.
+        Under torchrun a stop flag (a signal seen by any rank) rides in the same reduction, so
+        the ranks agree on stopping at the same step without a collective of its own."""
         if not self._sums:
             return {}
+        seen = self._stop.signum if self._stop is not None else None
+        flags = ([torch.tensor(float(seen == s), device=self.device) for s in (signal.SIGINT, signal.SIGTERM)]
+                 if self.dist.enabled else [])
         vals = torch.stack([v.float().reshape(()) if isinstance(v, torch.Tensor) else torch.tensor(float(v))
                             for v in self._sums.values()]).to(self.device)
+        vals = torch.cat([vals, torch.stack(flags)]) if flags else vals
         D.all_reduce_sum(vals)
-        return dict(zip(self._sums, (vals / self.dist.world_size).tolist()))
+        vals = vals.tolist()
+        if flags:  # the ranks that saw SIGINT, SIGTERM: SIGINT wins
+            term, sigint = vals.pop(), vals.pop()
+            self._stopping = self._stopping or (signal.SIGINT if sigint else signal.SIGTERM if term else 0)
+        return dict(zip(self._sums, (v / self.dist.world_size for v in vals)))
+
+    def _should_stop(self) -> bool:
+        """A stop signal arrived: at once in one process, once the ranks have agreed under torchrun."""
+        if self._stop is None:
+            return False
+        if not self.dist.enabled:
+            self._stopping = self._stop.signum or 0
+        return bool(self._stopping)
+
+    def _now(self) -> float:
+        """Seconds since the run started, the time before a resume included."""
+        return self._time0 + time.perf_counter() - self._clock0
 
     def _check_finite(self, sums: dict[str, float] | None = None) -> dict[str, float]:
         """Raise :class:`TrainingError` if a loss since the last log row was NaN/inf; returns
@@ -310,26 +344,41 @@ class Trainer:
     # ----------------------------------------------------------------------------- fit
 
     def fit(self) -> dict:
-        """Train to ``total_steps``, evaluating each ``eval_every`` epochs; returns a summary."""
+        """Train to ``total_steps``, evaluating each ``eval_every`` epochs; returns a summary.
+
+        SIGINT/SIGTERM (:mod:`.signals`, handlers held only while this runs) stop the run at the
+        next step boundary: ``last.pt`` is saved, the logs flushed, the resume command printed,
+        and the summary's ``stopped`` names the signal (its ``exit_code`` is 130 or 143)."""
         tc, log_every = self.cfg.train, max(self.cfg.train.log_every, 1)
         self.net.train()
+        self._meter = EpochMeter(self.step)
         try:
-            while self.step < self.total_steps:
-                self._epoch(log_every)
-                self.epoch, self.epoch_batch = self.epoch + 1, 0  # finished: best.pt and last.pt both count it
-                if self.step >= self.total_steps or (tc.eval_every and self.epoch % tc.eval_every == 0):
-                    self._evaluate_and_track()
-                if self.is_main:
-                    for hook in self.hooks:  # e.g. the GAN's sample grid
-                        hook.on_epoch_end(self)
-                self.save("last.pt")
+            with StopSignals(announce=self.is_main) as self._stop:
+                while self.step < self.total_steps and not self._should_stop():
+                    self._epoch(log_every)
+                    if self._should_stop() and self.step < self.total_steps:
+                        self.save("last.pt")  # mid-epoch: the resume skips the batches done
+                        break
+                    self.epoch, self.epoch_batch = self.epoch + 1, 0  # finished: best.pt and last.pt both count it
+                    if self.step >= self.total_steps or (tc.eval_every and self.epoch % tc.eval_every == 0):
+                        self._evaluate_and_track()
+                    if self.is_main:
+                        for hook in self.hooks:  # e.g. the GAN's sample grid
+                            hook.on_epoch_end(self)
+                    self.save("last.pt")
         finally:
             self.logger.flush()
+            self._stop = None  # the handlers are restored: nothing reads the flag after this
+        stopped = signal.Signals(self._stopping).name if self._stopping and self.step < self.total_steps else None
         if self.is_main:
             self._write_outputs()
+            if stopped:
+                print(f"{stopped}: stopped at step {self.step}/{self.total_steps}, saved {self.run_dir / 'last.pt'}; "
+                      f"resume with: {resume_command(self.run_dir)}", file=sys.stderr, flush=True)
         self.logger.close()
         return {"step": self.step, "epoch": self.epoch, "metrics": dict(self.last_metrics), "best": self.best,
-                "run_dir": str(self.run_dir), "task": self.task}
+                "run_dir": str(self.run_dir), "task": self.task, "stopped": stopped,
+                "exit_code": EXIT_CODES.get(self._stopping, 0) if stopped else 0}
 
     def _log_row(self, seen: int, dt: float, bar) -> None:
         sums = self._check_finite()  # averaged over ranks
@@ -337,7 +386,10 @@ class Trainer:
         row = {"epoch": self.epoch + 1, "step": self.step, "lr": self.optimizers[0].param_groups[0]["lr"]}
         row.update({k: v / n for k, v in sums.items()})
         row["img_s"] = seen * self.dist.world_size / max(dt, 1e-9)
+        row["time"] = now = round(self._now(), 3)
+        row["epoch_time"] = round(now - self._epoch_t0, 3)
         self.logger.log(row)
+        self._meter.add_row(row, sums, self._steps_since)
         shown = {k: f"{row[k]:.4g}" for k in sums if k == "loss" or self.hook}
         bar.set_postfix(**shown, lr=f"{row['lr']:.3g}", img_s=f"{row['img_s']:.1f}")
         self._sums, self._steps_since = {}, 0
@@ -348,11 +400,16 @@ class Trainer:
         self.sampler.skip = self.epoch_batch * self.cfg.data.batch_size
         self.loader.generator.manual_seed(self.cfg.train.seed + 1000 * self.epoch + self.dist.rank)
         n = len(self.loader) + self.epoch_batch
-        bar = progress(total=n, initial=self.epoch_batch, desc=f"epoch {self.epoch + 1}/{self.epochs}", disable=self.quiet)
+        bar = progress(total=n, initial=self.epoch_batch, desc=f"epoch {self.epoch + 1}/{self.epochs}",
+                       disable=self.show != "bar")
+        if self.epoch_batch == 0:
+            self._epoch_t0 = self._now()
+        self._meter.start()
         seen, t0 = 0, time.perf_counter()
         for i, batch in enumerate(self.loader, start=self.epoch_batch):
             sync = (i + 1) % self.accum == 0 or i + 1 == n
-            seen += batch_size_of(split_batch(batch)[0])
+            b = batch_size_of(split_batch(batch)[0])
+            seen, self._meter.images = seen + b, self._meter.images + b
             if self.hook:
                 self._hook_batch(batch)
             else:
@@ -367,14 +424,17 @@ class Trainer:
             self.step += 1
             self._steps_since += 1
             self.epoch_batch = i + 1
-            if self.step % log_every == 0 or self.step >= self.total_steps:
+            if self.step % log_every == 0 or self.step >= self.total_steps or i + 1 == n:  # a row ends every epoch
                 self._log_row(seen, time.perf_counter() - t0, bar)
                 seen, t0 = 0, time.perf_counter()
             if self.cfg.train.ckpt_every and self.step % self.cfg.train.ckpt_every == 0:
                 self.save("last.pt")
-            if self.step >= self.total_steps:
+            if self.step >= self.total_steps or self._should_stop():
                 break
         bar.close()
+        if self.show == "lines":  # one line per epoch where there are no bars
+            line = self._meter.line(self.epoch + 1, self.epochs, self.step, self.total_steps, self._now(), self.dist.world_size)
+            print(line, file=sys.stderr, flush=True)
 
     def _evaluate_and_track(self) -> EvalResult | None:
         if self.val_set is None:
@@ -386,16 +446,19 @@ class Trainer:
             raise ConfigError(f"train.metric: {self.metric!r} is not among the evaluation's metrics"
                               + (f"; did you mean {hint!r}?" if hint else f" ({', '.join(list(res.metrics)[:8])})"))
         value = res.metrics.get(self.metric)
-        self.logger.log({"epoch": self.epoch, "step": self.step, **{f"val/{k}": v for k, v in res.metrics.items()}}, flush=True)
-        if self.is_main and not self.cfg.quiet:
+        self.logger.log({"epoch": self.epoch, "step": self.step, **{f"val/{k}": v for k, v in res.metrics.items()},
+                         "time": round(self._now(), 3)}, flush=True)
+        if self.show != "off":
             shown = ", ".join(f"{k} {v:.4f}" for k, v in list(res.metrics.items())[:4])
-            print(f"epoch {self.epoch}/{self.epochs} step {self.step}: {shown}", file=sys.stderr)
+            print(f"epoch {self.epoch}/{self.epochs} step {self.step}: {shown}", file=sys.stderr, flush=True)
         if value is not None and math.isfinite(value):
             better = self.best is None or (value > self.best if self.mode == "max" else value < self.best)
             if better:
                 self.best = float(value)
                 self.save("best.pt")
         self._last_eval = res
+        if self.is_main:
+            self._write_plots(res)  # refreshed at each evaluation: a long or killed run has them too
         return res
 
     def evaluate(self, dataset) -> EvalResult:
@@ -404,7 +467,7 @@ class Trainer:
         loader = make_eval_loader(dataset, bs, self.dist, self.cfg.data.workers)
         model = self.ema.module if self.ema is not None else self.net
         ev = Evaluator(self.task, self.classes, self.cfg.eval, self.cfg.data.ignore_index, getattr(dataset, "cat_ids", None))
-        bar = lambda it: progress(it, total=len(it), desc="eval", disable=self.quiet)  # noqa: E731
+        bar = lambda it: progress(it, total=len(it), desc="eval", disable=self.show != "bar")  # noqa: E731
         return ev.evaluate(model, loader, self.device, self.eval_amp, self.cfg.train.channels_last, bar)
 
     def _write_outputs(self) -> None:
@@ -412,8 +475,13 @@ class Trainer:
         res = self._last_eval
         if res is not None and res.predictions:
             save_predictions(res, self.run_dir / "predictions.json", getattr(self.val_set, "cat_ids", None))
+        self._write_plots(res if res is not self._plotted else None)  # the last evaluation's are there already
+
+    def _write_plots(self, res: EvalResult | None) -> None:
+        """``loss.png`` from the rows so far, and the PR curves / confusion matrix of ``res``."""
         if not self.cfg.train.plots:
             return
+        self._plotted = res
         plot_losses(self.logger.rows, self.run_dir / "loss.png")
         if res is not None and res.curves:
             plot_pr_curves(res.curves, self.run_dir / "pr_curves.png", res.per_class)
