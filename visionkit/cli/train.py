@@ -121,8 +121,12 @@ def _stored_config(weights: str, overrides: tuple[str, ...]):
     """The config a checkpoint was trained under, with ``overrides`` applied."""
     from ..config import build_config
     from ..engine.checkpoint import load_checkpoint  # lazy: imports torch
+    from ..exported import is_exported, read_meta
 
-    stored = load_checkpoint(weights, map_location="cpu").get("config")
+    if is_exported(weights):  # a `visionkit export` file keeps its config in its metadata
+        stored = read_meta(weights).get("config")
+    else:
+        stored = load_checkpoint(weights, map_location="cpu").get("config")
     if not stored:
         raise ConfigError(f"{weights} holds no config: pass the CONFIG it was trained with")
     return build_config(stored, overrides, source=f"{weights} config")
