@@ -167,3 +167,15 @@ def test_coco_roboflow_export(tmp_path):
     assert lay.options == {"ann_file": "{split}/_annotations.coco.json", "images": "{split}"}
     fmt, reports, _ = check_dataset(tmp_path)
     assert [(r.split, r.items) for r in reports] == [("train", 3), ("valid", 3)]
+
+
+def test_user_classes_replace_the_missing_names(tmp_path):
+    """A mask folder without classes.txt needs names: the user's data.classes are used."""
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        write_image(tmp_path / "d" / "images" / f"m{i}.png", rng.integers(0, 255, (8, 8, 3), dtype=np.uint8))
+        write_image(tmp_path / "d" / "masks" / f"m{i}.png", rng.integers(0, 2, (8, 8)).astype(np.uint8))
+    with pytest.raises(DataError, match="needs class names"):
+        data_section(tmp_path / "d", tmp_path / "s")
+    section, _, _ = data_section(tmp_path / "d", tmp_path / "s", classes=["bg", "leaf"])
+    assert section["classes"] == ["bg", "leaf"] and section["format"] == "masks"

@@ -60,7 +60,8 @@ def _from_folder(data: str, model: str, name: str | None, val: float, test: floa
     if fresh:  # the folder the trainer will write: a new one unless resuming or --exist-ok
         run_name = fresh_run_name(out, run_name)
     split_dir = Path(out) / run_name / "splits"
-    section, layout, how = data_section(data, split_dir, val, test, seed, read_split_dir(splits) if splits else None)
+    section, layout, how = data_section(data, split_dir, val, test, seed, read_split_dir(splits) if splits else None,
+                                        cfg0.data.classes)
     click.echo(f"data: {section['root']} is {layout.description}; {len(section.get('classes') or [])} classes "
                f"{section.get('classes')}; {how}", err=True)
     return build_config(merge(recipe, {"name": run_name, "data": section}), [o for o in overrides if not o.startswith("name=")])

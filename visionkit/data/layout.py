@@ -198,11 +198,12 @@ def read_pool(root, layout: Layout, split: str = POOL, classes=None):
 
 
 def data_section(root, split_dir, val: float = 0.1, test: float = 0.1, seed: int = 0,
-                 split_files: Optional[dict] = None) -> tuple[dict, Layout, str]:
+                 split_files: Optional[dict] = None, classes: Optional[list[str]] = None) -> tuple[dict, Layout, str]:
     """The ``data:`` keys for the data set folder ``root`` (format, root, options, classes,
     split names), -> ``(section, layout, how the split was made)``. Its own train/val(/test)
     splits are used when it has them; ``split_files`` (``{part: list file}``) when given; else
-    a seeded random split of every item is written into ``split_dir``."""
+    a seeded random split of every item is written into ``split_dir``. ``classes`` (the user's
+    names, in their order) replaces the names read from the data."""
     from .split import random_split, write_split_files
 
     root = Path(root).resolve()
@@ -210,13 +211,13 @@ def data_section(root, split_dir, val: float = 0.1, test: float = 0.1, seed: int
     roles = None if split_files else layout.roles()
     section = {"format": layout.format, "root": str(root), "options": dict(layout.options)}
     if roles:
-        ds = read_pool(root, Layout(layout.format, layout.options, [roles["train"]]), roles["train"]) \
+        ds = read_pool(root, Layout(layout.format, layout.options, [roles["train"]]), roles["train"], classes) \
             if layout.format in _SPLIT_OPTIONS else None
         section.update(roles)
         how = f"its own splits: train={roles['train']}, val={roles['val']}, test={roles['test']}"
     else:
         source = layout.splits[0] if layout.splits else POOL
-        ds = read_pool(root, layout, source)
+        ds = read_pool(root, layout, source, classes)
         section["options"] = pool_options(layout, source)
         if split_files is None:
             parts = random_split([ds.item_file(i) for i in range(len(ds))], val, test, seed)
