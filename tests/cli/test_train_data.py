@@ -95,6 +95,7 @@ def test_data_split_then_train_on_those_lists(photos, tmp_path, capsys, monkeypa
     (["configs/yolov1_bccd.yaml", "--data", "{photos}", "--model", "yolov1"], "or --data/--model, not both"),
     (["--data", "{photos}"], "--data DIR and --model NAME go together"),
     (["--model", "yolov1"], "--data DIR and --model NAME go together"),
+    (["configs/yolov1_bccd.yaml", "--seed", "3"], "--seed go with --data; with a CONFIG set name=... or data.* keys"),
     ([], "nothing to train: give a CONFIG file, or --data DIR --model NAME"),
     (["--data", "{photos}", "--model", "yolo1"], "unknown model 'yolo1'; did you mean 'yolov1'?"),
 ])
@@ -110,3 +111,12 @@ def test_eval_needs_a_config_when_the_checkpoint_has_none(tmp_path, capsys):
     save_checkpoint(tmp_path / "bare.pt", {"model": {}, "config": {}, "task": "detection"})
     assert main(["eval", "--weights", str(tmp_path / "bare.pt")]) == 2
     assert "holds no config: pass the CONFIG it was trained with" in capsys.readouterr().err
+
+
+def test_data_check_and_convert_read_the_annotation_tool_layout(photos, tmp_path, capsys):
+    assert main(["data", "check", str(photos)]) == 0
+    out = capsys.readouterr().out
+    assert f"data set {photos} (format voc)" in out and "split all: 10 items, 10 boxes, 0 images without labels" in out
+    assert main(["data", "convert", str(photos), str(tmp_path / "y"), "--to", "yolo"]) == 0
+    assert "all: 10 images written" in capsys.readouterr().out
+    assert len(list((tmp_path / "y" / "labels" / "all").glob("*.txt"))) == 10

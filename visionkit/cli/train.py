@@ -102,6 +102,11 @@ def train(args: tuple[str, ...], data: str | None, model: str | None, name: str 
     overrides = (*overrides, "train.exist_ok=true") if exist_ok else overrides
     if config and (data or model):
         raise ConfigError(f"give a CONFIG file ({config}) or --data/--model, not both")
+    ctx = click.get_current_context()
+    folder_only = [f"--{n}" for n in ("name", "val", "test", "seed", "splits")
+                   if ctx.get_parameter_source(n) is click.core.ParameterSource.COMMANDLINE]
+    if config and folder_only:
+        raise ConfigError(f"{', '.join(folder_only)} go with --data; with a CONFIG set name=... or data.* keys")
     if config:
         cfg = load_config(config, overrides)
     elif data and model:
