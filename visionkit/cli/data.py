@@ -37,7 +37,7 @@ def _classes(value):
 
 @click.group("data")
 def data():
-    """Check and convert data sets (VOC, COCO, YOLO, masks, captions, IDX).
+    """Check, split and convert data sets (VOC, COCO, YOLO, masks, captions, IDX).
 
     \b
     Examples:
