@@ -12,7 +12,7 @@ import torch
 import yaml
 
 import tests.models.tiny  # noqa: F401  (registers the tiny_test backbone)
-from tests.data.test_layout import make_plain_voc
+from tests.data.folders import make_plain_voc
 from visionkit.cli import main
 
 # the yolov1 preset's recipe, shrunk so that an epoch takes a fraction of a second

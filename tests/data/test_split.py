@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.data.test_layout import make_plain_voc
+from tests.data.folders import make_plain_voc
 from visionkit.config import DataConfig
 from visionkit.data.build import build_dataset
 from visionkit.data.layout import data_section
