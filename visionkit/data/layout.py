@@ -130,8 +130,9 @@ def _yolo(root: Path) -> Optional[Layout]:
     if export:
         return Layout("yolo", {"images": "{split}/images", "labels": "{split}/labels", **names}, _sorted_splits(export),
                       "YOLO txt (<split>/images + <split>/labels)")
-    if (root / "labels").is_dir():
-        return Layout("yolo", names, [], "YOLO txt")
+    if (root / "labels").is_dir():  # images elsewhere (options.images): the label folders name the splits
+        splits = [p.name for p in (root / "labels").iterdir() if p.is_dir()]
+        return Layout("yolo", names, _sorted_splits(splits), "YOLO txt")
     return None
 
 
