@@ -90,6 +90,7 @@ class DataConfig:
     proposals: str = ""  # "selective_search": training samples carry region proposals (R-CNN, Fast R-CNN)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     options: dict[str, Any] = field(default_factory=dict)  # the reader's own keyword arguments
+    split_files: dict[str, str] = field(default_factory=dict)  # split name -> list of image paths (relative to root) it keeps
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""``visionkit data check PATH`` and ``visionkit data convert SRC DST --to FORMAT``."""
+"""``visionkit data check PATH``, ``data convert SRC DST --to FORMAT`` and ``data split PATH``."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _classes(value):
 
 @click.group("data")
 def data():
-    """Check and convert data sets (VOC, COCO, YOLO, masks, captions, IDX).
+    """Check, split and convert data sets (VOC, COCO, YOLO, masks, captions, IDX).
 
     \b
     Examples:
@@ -45,6 +45,7 @@ def data():
       visionkit data check configs/faster_rcnn_bccd.yaml          the config's data section
       visionkit data check $VISIONKIT_DATA/camvid --classes classes.txt --ignore-index 11
       visionkit data convert $VISIONKIT_DATA/bccd bccd_yolo --to yolo
+      visionkit data split my_photos --val 0.1 --test 0.1 --seed 0 --out my_photos_split
     """
 
 
@@ -94,15 +95,45 @@ def check(path, fmt, splits, classes, ignore_index, opts, strict, no_decode, max
 @click.option("--link", is_flag=True, help="Hard-link images instead of copying them.")
 def convert(src, dst, dst_format, src_format, splits, classes, opts, link):
     """Convert the detection data set SRC (COCO, VOC or YOLO) into DST in another format."""
-    from ..data.check import detect_format, detect_splits  # lazy: imports torch
+    from ..data.check import detect_splits  # lazy: imports torch
     from ..data.convert import convert as run  # lazy: imports torch
+    from ..data.layout import reader_setup
 
-    src_format = src_format or detect_format(src)
-    splits = list(splits) or detect_splits(src, src_format)
-    written, issues = run(src, src_format, dst, dst_format, splits, _classes(classes), _options(opts), link)
+    src_format, options, splits = reader_setup(src, src_format, _options(opts), list(splits))
+    splits = splits or detect_splits(src, src_format)
+    written, issues = run(src, src_format, dst, dst_format, splits, _classes(classes), options, link)
     for split, n in written.items():
         click.echo(f"{split}: {n} images written to {dst} ({dst_format})")
     if len(issues):
         click.echo("problems in the source (skipped or repaired):")
         click.echo("\n".join("  " + ln for ln in issues.report().splitlines()))
     return 1 if issues.skipped_files else 0
+
+
+@data.command("split")
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.option("--val", type=float, default=0.1, show_default=True, help="Fraction of the images for validation.")
+@click.option("--test", type=float, default=0.1, show_default=True, help="Fraction of the images for testing.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random split.")
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Folder for train.txt/val.txt/test.txt [default: ./<folder name>_split].")
+def split(path, val, test, seed, out):
+    """Write a seeded random train/val/test split of the data set at PATH as list files (one
+    image path per line, relative to PATH), outside PATH unless --out says otherwise. Use them
+    with `visionkit train --data PATH --splits OUT` or `data.split_files` in a config."""
+    from pathlib import Path
+
+    from ..data.layout import POOL, detect_layout, read_pool  # lazy: imports torch
+    from ..data.split import random_split, write_split_files
+
+    root = Path(path).resolve()
+    layout = detect_layout(root)
+    source = layout.splits[0] if layout.splits else POOL
+    if layout.splits:
+        click.echo(f"{root} already has splits ({', '.join(layout.splits)}); splitting {source!r}", err=True)
+    ds = read_pool(root, layout, source)
+    parts = random_split([ds.item_file(i) for i in range(len(ds))], val, test, seed)
+    out = Path(out) if out else Path.cwd() / f"{root.name}_split"
+    for name, file in write_split_files(parts, out).items():
+        click.echo(f"{name}: {len(parts[name])} images -> {file}")
+    click.echo(f"train on it: visionkit train --data {path} --splits {out} --model yolov1")

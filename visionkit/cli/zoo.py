@@ -60,9 +60,15 @@ def _classes_text(classes: list[str], limit: int = 4) -> str:
 @click.command("models")
 @click.option("--task", default=None, help="Only entries of this task or kind (bundled, backbone, classification, detection, ...).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-def models(task: str | None, as_json: bool):
-    """The bundled models (what each knows), then every registered backbone, classifier and model."""
-    bundled = _bundled_rows(task)
+@click.option("--presets", "only_presets", is_flag=True,
+              help="Only the models that have presets (visionkit train --data DIR --model NAME).")
+def models(task: str | None, as_json: bool, only_presets: bool):
+    """The bundled models (what each knows), then every registered backbone, classifier and
+    model, with each model's presets (recipes for ``visionkit train --data DIR --model NAME``;
+    the first is the default)."""
+    from .presets import presets_of
+
+    bundled = [] if only_presets else _bundled_rows(task)
     rows = []
     for kind, reg in _registries():
         for e in reg.entries():
@@ -73,8 +79,11 @@ def models(task: str | None, as_json: bool):
                 params = sum(p.numel() for p in {id(p): p for p in m.parameters()}.values())
             except Exception:  # a builder with required arguments: count unknown
                 params = None
+            mine = presets_of(e.name) if kind == "model" else []
+            if only_presets and not mine:
+                continue
             rows.append({"name": e.name, "kind": kind, "task": e.task, "params": params, "weights": _weights_state(e),
-                         "doc": (e.builder.__doc__ or "").strip().splitlines()[0] if e.builder.__doc__ else ""})
+                         "presets": mine, "doc": (e.builder.__doc__ or "").strip().splitlines()[0] if e.builder.__doc__ else ""})
     if task and not rows and not bundled:
         tasks = sorted({e.task for _, reg in _registries() for e in reg.entries()} | {k for k, _ in _registries()} | {"bundled"})
         raise ConfigError(unknown("task", task, tasks))
@@ -94,11 +103,13 @@ def models(task: str | None, as_json: bool):
             return
         click.echo("")
     click.echo(format_table(
-        ["name", "kind", "task", "params", "weights", "description"],
-        [[r["name"], r["kind"], r["task"], "?" if r["params"] is None else f"{r['params']:,}", r["weights"], r["doc"]] for r in rows],
-        align="lllrll",
+        ["name", "kind", "task", "params", "weights", "presets", "description"],
+        [[r["name"], r["kind"], r["task"], "?" if r["params"] is None else f"{r['params']:,}", r["weights"],
+          ", ".join(r["presets"]) or "-", r["doc"]] for r in rows],
+        align="lllrlll",
     ))
-    click.echo("\nweights: yes = pretrained file on disk, no = known but missing (visionkit weights list), - = none published")
+    click.echo("\nweights: yes = pretrained file on disk, no = known but missing (visionkit weights list), - = none published"
+               "\npresets: recipes for visionkit train --data DIR --model NAME (the first is the model's default)")
 
 
 def find_entry(name: str):

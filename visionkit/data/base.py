@@ -13,6 +13,7 @@ instead, so a long run neither crashes nor trains on garbage. With ``strict=True
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
@@ -60,6 +61,25 @@ class VisionDataset(Dataset):
     def select(self, part: slice) -> "VisionDataset":
         """Keep a slice of the items (``data.train: "train[:250]"``: see ``build_dataset``)."""
         self.items = self.items[part]
+        return self
+
+    def item_file(self, i: int) -> str:
+        """The image file of item ``i``, relative to the data set's root (``/``-separated): the
+        name a split list (``data.split_files``) gives it."""
+        item = self.items[i]
+        path = getattr(item, "path", None) or (item[0] if isinstance(item, tuple) else item)
+        if not isinstance(path, (str, Path)):
+            raise DataError(f"{self.root}: format of this data set has no image files to list in a split")
+        path = Path(path)
+        try:
+            return path.relative_to(Path(self.root)).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def keep_files(self, files: list[str]) -> "VisionDataset":
+        """Keep the items whose :meth:`item_file` is in ``files``, in the reader's order."""
+        wanted = set(files)
+        self.items = [it for i, it in enumerate(self.items) if self.item_file(i) in wanted]
         return self
 
     def raw(self, i: int):  # pragma: no cover - abstract

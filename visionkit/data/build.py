@@ -25,6 +25,7 @@ from ..config import DataConfig, check_kwargs
 from ..errors import ConfigError, DataError
 from ..registry import DATASETS
 from .collate import collate
+from .split import read_split_file
 from .transforms import build_transforms
 
 # keyword arguments that build_dataset fills from the DataConfig itself (not from options)
@@ -62,7 +63,8 @@ def build_dataset(cfg: DataConfig, split: str, train: bool,
 
     The dataset has ``classes``, ``task``, ``issues`` (problems found while indexing) and
     ``raw(i)`` (the untransformed sample); ``dataset[i]`` is the transformed sample. ``split``
-    may end in a slice (:func:`parse_split`). ``proposer`` (HWC uint8 RGB image -> M×4 boxes)
+    may end in a slice (:func:`parse_split`); a split named in ``cfg.split_files`` keeps only
+    the images its list file names (:mod:`visionkit.data.split`). ``proposer`` (HWC uint8 RGB image -> M×4 boxes)
     attaches ``target["proposals"]`` to each training sample when ``cfg.proposals`` is set:
     the engine passes the selective-search cache (:func:`visionkit.engine.build.build_proposer`).
     """
@@ -72,6 +74,8 @@ def build_dataset(cfg: DataConfig, split: str, train: bool,
         raise ConfigError("data.root is empty: the folder of the data set")
     split_name, part = parse_split(split)
     ds = DATASETS.build(cfg.format, f"data (format {cfg.format!r})", **reader_kwargs(cfg, split_name, train))
+    if split_name in cfg.split_files:
+        ds.keep_files(read_split_file(cfg.split_files[split_name]))
     if part is not None:
         ds.select(part)
     if len(ds) == 0:

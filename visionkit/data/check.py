@@ -1,4 +1,4 @@
-"""``visionkit data check``: find a data set's format and splits, read every item, report.
+"""``visionkit data check``: read every item of a data set's splits (found from its layout), report.
 
 The report gives, per split: the number of items, the boxes (or pixels) per class, the
 images without labels, and every problem the readers found (:mod:`visionkit.data.validate`),
@@ -20,35 +20,12 @@ from ..config import DataConfig
 from ..errors import DataError
 from ..registry import DATASETS
 from .build import reader_kwargs
+from .layout import FORMATS, detect_layout, reader_setup  # noqa: F401  (FORMATS: re-exported)
 from .validate import BadFile, Issues
 
-# format -> how to list its splits from the folder
-FORMATS = ("voc", "coco", "yolo", "masks", "voc_masks", "coco_captions", "idx")
-
-
 def detect_format(root: Path) -> str:
-    """Guess the format from the folder layout (DataError if nothing matches)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"{root}: no such folder")
-    if (root / "Annotations").is_dir() and (root / "ImageSets" / "Main").is_dir():
-        return "voc"
-    if (root / "SegmentationClass").is_dir() and (root / "ImageSets" / "Segmentation").is_dir():
-        return "voc_masks"
-    if list(root.glob("annotations/instances_*.json")):
-        return "coco"
-    if list(root.glob("captions_*.json")):
-        return "coco_captions"
-    if list(root.glob("*-images-idx3-ubyte*")):
-        return "idx"
-    if (root / "labels").is_dir():
-        return "yolo"
-    for txt in root.glob("*.txt"):
-        first = next((ln for ln in txt.read_text(errors="replace").splitlines() if ln.strip()), "")
-        if len(first.split()) == 2 and first.split()[1].lower().endswith(".png"):
-            return "masks"
-    raise DataError(f"{root}: cannot tell the data set's format from its layout; pass --format "
-                    f"({', '.join(FORMATS)})")
+    """The format of the folder's layout (:func:`visionkit.data.layout.detect_layout`)."""
+    return detect_layout(root).format
 
 
 def detect_splits(root: Path, fmt: str) -> list[str]:
@@ -158,8 +135,8 @@ def check_dataset(root, fmt: Optional[str] = None, splits: Optional[list[str]] =
                   ignore_index: int = 255, progress: bool = False):
     """Check every split; -> (format, [SplitReport], Issues of all splits)."""
     root = Path(root)
-    fmt = fmt or detect_format(root)
-    splits = list(splits or detect_splits(root, fmt))
+    fmt, options, splits = reader_setup(root, fmt, options, splits)
+    splits = splits or detect_splits(root, fmt)
     all_issues = Issues()
     reports = []
     for split in splits:

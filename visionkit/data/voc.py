@@ -6,6 +6,10 @@ Layout (VOC2007/2012, BCCD, and what LabelImg writes)::
     root/JPEGImages/<id>.jpg
     root/ImageSets/Main/<split>.txt    one image id per line
 
+Annotation tools export ``annotations/`` + ``images/`` without ``ImageSets``: options
+``annotations: annotations, images: images, sets: ""`` read every ``.xml`` there
+(:mod:`visionkit.data.layout` finds both layouts).
+
 Each ``<object>`` has a ``<name>``, a ``<bndbox>`` with xmin/ymin/xmax/ymax in pixels and a
 ``<difficult>`` flag. Difficult objects are *kept* with ``target["difficult"] = True``: the
 VOC metric ignores them (neither a hit nor a miss), so dropping them would change the score.
@@ -146,8 +150,12 @@ class VOCDetection(DetectionDataset):
         else:
             self.classes = scan_class_names(ann_dir)
         index = {c: i + 1 for i, c in enumerate(self.classes)}
-        list_file = resolve(root, sets) / f"{split}.txt"
-        ids = read_ids(list_file)
+        if sets:
+            list_file = resolve(root, sets) / f"{split}.txt"
+            ids = read_ids(list_file)
+        else:  # no split lists: every annotation file (data.split_files may then keep a part)
+            list_file = ann_dir
+            ids = sorted(p.stem for p in ann_dir.glob("*.xml"))
         for n, image_id in enumerate(ids):
             try:
                 xml = inside(ann_dir, f"{image_id}.xml", list_file)
@@ -208,6 +216,6 @@ class VOCDetection(DetectionDataset):
 def voc(root: str, split: str = "train", classes: Optional[list[str]] = None, strict: bool = False,
         annotations: str = "Annotations", images: str = "JPEGImages", sets: str = "ImageSets/Main",
         keep_difficult: bool = True, image_ext: str = ".jpg") -> VOCDetection:
-    """Pascal VOC XML detection. Options: annotations/images/sets folders (relative to root),
-    keep_difficult (keep objects flagged difficult, flagged in the target), image_ext."""
+    """Pascal VOC XML detection. Options: annotations/images/sets folders (relative to root;
+    ``sets: ""`` reads every annotation, whatever the split), keep_difficult (keep objects flagged difficult, flagged in the target), image_ext."""
     return VOCDetection(root, split, classes, strict, annotations, images, sets, keep_difficult, image_ext)
