@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-import tests.models.tiny  # noqa: F401  (registers the tiny_test backbone)
+import tests.helpers.tiny  # noqa: F401  (registers the tiny_test backbone)
 from tests.data.folders import make_plain_voc
 from visionkit.cli import main
 
