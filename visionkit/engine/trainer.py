@@ -46,6 +46,7 @@ from ..registry import model_task
 from . import distributed as D
 from .build import build_dataset, build_model, make_eval_loader, make_train_loader, steps_per_epoch
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .data_report import report_data_issues
 from .device import amp_dtype, autocast, batch_size_of, resolve_device, seed_everything, split_batch, to_device
 from .evaluator import EvalResult, Evaluator, default_metric, metric_mode, save_predictions
 from .feature_cache import attach_feature_caches
@@ -161,6 +162,7 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             remove_stale_temps(self.run_dir)
             save_config(cfg, self.run_dir / "config.yaml")
+            report_data_issues({"train": self.train_set, "val": self.val_set}, self.run_dir)
         rows = RunLogger.read_rows(self.run_dir, self.step) if path is not None and self.is_main else []
         self.logger = RunLogger(self.run_dir, enabled=self.is_main, rows=rows)
 
