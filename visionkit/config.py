@@ -52,6 +52,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from .config_ranges import check_ranges
 from .errors import ConfigError, closest
 from .utils.io import atomic_write_text
 
@@ -461,6 +462,7 @@ def build_config(data: dict, overrides: list[str] | tuple[str, ...] = (), source
         raise ConfigError(f"{source}: model must be a mapping with a 'name'")
     if cfg.model and "name" not in cfg.model:
         raise ConfigError(f"{source}: model section needs a 'name'")
+    check_ranges(cfg)
     return cfg
 
 
