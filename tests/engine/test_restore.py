@@ -32,7 +32,7 @@ def test_build_from_checkpoint_prefers_ema(tmp_path):
     state["model"] = {"fc.weight": torch.zeros(1)}
     state["ema"] = None
     save_checkpoint(tmp_path / "bad.pt", state)
-    with pytest.raises(WeightsError, match="do not fit model 'toy_cnn'"):
+    with pytest.raises(WeightsError, match="do not fit this model 'toy_cnn'"):
         build_from_checkpoint(tmp_path / "bad.pt")
 
 

@@ -118,3 +118,17 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu", task: str | Non
 def ema_weights(ema_state: dict) -> dict:
     """The plain model state dict inside an :class:`AveragedModel` state dict."""
     return {k[len("module."):]: v for k, v in ema_state.items() if k.startswith("module.")}
+
+
+def load_weights(module: torch.nn.Module, state: dict, path, what: str = "model") -> None:
+    """``module.load_state_dict(state)`` with a mismatch as one :class:`WeightsError` line naming
+    the file and the first concrete difference (a missing key, an unexpected key or a size
+    mismatch), instead of PyTorch's multi-line message whose first line says nothing."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as e:
+        details = [ln.strip() for ln in str(e).splitlines()[1:] if ln.strip()]
+        first = details[0] if details else str(e).splitlines()[0]
+        more = f" (and {len(details) - 1} more difference(s))" if len(details) > 1 else ""
+        raise WeightsError(f"{path}: the checkpoint's weights do not fit this {what} "
+                           f"({type(module).__name__}): {first[:300]}{more}") from None

@@ -15,7 +15,7 @@ import torch
 from ..config import Config, build_config
 from ..errors import ConfigError, WeightsError
 from .build import build_model
-from .checkpoint import ema_weights, load_checkpoint
+from .checkpoint import ema_weights, load_checkpoint, load_weights
 
 
 def build_from_checkpoint(ckpt: dict | str | Path, use_ema: bool = True, cfg: Config | None = None,
@@ -25,6 +25,7 @@ def build_from_checkpoint(ckpt: dict | str | Path, use_ema: bool = True, cfg: Co
     The model is built from the checkpoint's own config and classes, or from ``cfg`` and
     ``classes`` when given (evaluation under a run's config); no ImageNet weights are loaded,
     since the checkpoint brings every weight."""
+    source = "checkpoint" if isinstance(ckpt, dict) else str(ckpt)
     if not isinstance(ckpt, dict):
         ckpt = load_checkpoint(ckpt)
     if cfg is None:
@@ -36,10 +37,7 @@ def build_from_checkpoint(ckpt: dict | str | Path, use_ema: bool = True, cfg: Co
         classes = list(ckpt.get("classes") or [])
     model = build_model(cfg, classes, pretrained=False)
     weights = ema_weights(ckpt["ema"]) if use_ema and ckpt.get("ema") else ckpt["model"]
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as e:
-        raise WeightsError(f"checkpoint weights do not fit model {cfg.model.get('name')!r}: {str(e).splitlines()[0]}") from None
+    load_weights(model, weights, source, f"model {cfg.model.get('name')!r}")
     model.eval()
     return model, cfg, classes
 

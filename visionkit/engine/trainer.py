@@ -45,7 +45,7 @@ from ..errors import ConfigError, UserError, WeightsError, closest
 from ..registry import model_task
 from . import distributed as D
 from .build import build_dataset, build_model, make_eval_loader, make_train_loader, steps_per_epoch
-from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
 from .data_report import report_data_issues
 from .device import amp_dtype, autocast, batch_size_of, resolve_device, seed_everything, split_batch, to_device
 from .evaluator import EvalResult, Evaluator, default_metric, metric_mode, save_predictions
@@ -182,10 +182,16 @@ class Trainer:
         have = (ckpt.get("config") or {}).get("model", {}).get("name")
         if want and have and want != have:
             raise WeightsError(f"{path}: checkpoint is for model {have!r}, the config asks for {want!r}")
-        self.net.load_state_dict(ckpt["model"])
+        if not ckpt.get("optimizer") or "step" not in ckpt:
+            raise WeightsError(f"{path}: holds weights only (a packed or bundled model), not a training state, so it "
+                               "cannot be resumed; start a new run instead")
+        load_weights(self.net, ckpt["model"], path)
         opt_states = ckpt["optimizer"] if isinstance(ckpt["optimizer"], list) else [ckpt["optimizer"]]
-        for o, s in zip(self.optimizers, opt_states):
-            o.load_state_dict(s)
+        try:
+            for o, s in zip(self.optimizers, opt_states):
+                o.load_state_dict(s)
+        except (ValueError, KeyError) as e:
+            raise WeightsError(f"{path}: its optimizer state does not fit this run's optimizer ({e})") from None
         sched_states = ckpt["scheduler"] if isinstance(ckpt["scheduler"], list) else [ckpt["scheduler"]]
         for sc, s in zip(self.schedulers, sched_states):
             sc.load_state_dict(s)
