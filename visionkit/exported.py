@@ -16,6 +16,7 @@ input size and NMS IoU are fixed at export (another ``iou`` is refused); a call'
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from pathlib import Path
 
@@ -118,7 +119,52 @@ def read_meta(path: str | Path) -> dict:
         raise WeightsError(f"{path}: not a readable exported model ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
     if not raw:
         raise WeightsError(f"{path}: no visionkit metadata (config, classes); export it with `visionkit export`")
-    return json.loads(raw)
+    try:
+        meta = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as e:
+        raise WeightsError(f"{path}: its visionkit metadata is not JSON ({e})") from None
+    check_meta(meta, path)
+    return meta
+
+
+MAX_SIDE = 8192  # an export's fixed input side; larger is a corrupt or hostile file, not a model
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def check_meta(meta, path) -> None:
+    """Refuse metadata that is malformed or out of range with one :class:`WeightsError`, before
+    any of it sizes an allocation or reaches a model (the file may come from anywhere)."""
+    def bad(what: str):
+        raise WeightsError(f"{path}: bad visionkit metadata: {what}")
+
+    if not isinstance(meta, dict):
+        bad("not a JSON object")
+    if not isinstance(meta.get("config"), dict):
+        bad("'config' is not a mapping")
+    classes = meta.get("classes")
+    if classes is not None and not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
+        bad("'classes' is not a list of names")
+    task = meta.get("task")
+    if task is not None and not isinstance(task, str):
+        bad("'task' is not a name")
+    size = meta.get("img_size")
+    sides = size if isinstance(size, list) else [size]
+    if size is not None and not (len(sides) in (1, 2) and all(isinstance(v, int) and not isinstance(v, bool)
+                                                              and 1 <= v <= MAX_SIDE for v in sides)):
+        bad(f"'img_size' {json.dumps(size)[:40]} is not a size of 1..{MAX_SIDE} pixels")
+    for key, lo, hi in (("score_thresh", 0, 1), ("conf", 0, 1), ("nms_thresh", 0, 1)):
+        v = meta.get(key)
+        if v is not None and not (_number(v) and lo <= v <= hi):
+            bad(f"{key!r} {json.dumps(v)[:40]} is not a number in [{lo}, {hi}]")
+    max_det = meta.get("max_det")
+    if max_det is not None and not (isinstance(max_det, int) and not isinstance(max_det, bool) and 1 <= max_det <= 100_000):
+        bad(f"'max_det' {json.dumps(max_det)[:40]} is not a count of 1..100000")
+    cat_ids = meta.get("cat_ids")
+    if cat_ids is not None and not (isinstance(cat_ids, list) and all(isinstance(c, int) and not isinstance(c, bool) for c in cat_ids)):
+        bad("'cat_ids' is not a list of integer ids")
 
 
 class ExportedModel(nn.Module):
