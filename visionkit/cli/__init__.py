@@ -7,6 +7,7 @@ printed as one line, ``error: ...``, with a non-zero exit and no traceback.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -72,6 +73,10 @@ def cli():
     """
 
 
+# the machine's fault, not the program's: a full disk, a read-only or forbidden output folder
+WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EFBIG}
+
+
 def main(argv=None) -> int:
     """Console-script entry: run the CLI, turning user errors into one-line messages."""
     try:
@@ -90,6 +95,12 @@ def main(argv=None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:
+        if e.errno not in WRITE_ERRNOS:
+            raise  # anything else is a bug and keeps its traceback
+        where = e.filename or "output"
+        click.echo(f"error: {where}: {e.strerror or e} (nothing half-written was left; earlier outputs are intact)", err=True)
+        return 1
     # a command may return an int exit status (e.g. 1 when some inputs of a batch were bad)
     return rv if isinstance(rv, int) else 0
 

@@ -6,7 +6,9 @@ A run killed mid-write leaves the previous file intact, never a half-written one
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -26,9 +28,21 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private; give the usual mode
         os.replace(tmp, path)
+    except OSError as e:  # name the file the user asked for, not the temporary one
+        if e.filename in (None, str(tmp)):
+            e.filename = str(path)
+        raise
+    except RuntimeError:  # torch.save reports a full disk as a RuntimeError of its zip writer
+        tmp.unlink(missing_ok=True)
+        if shutil.disk_usage(path.parent).free < FULL_BELOW:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+FULL_BELOW = 64 << 20  # bytes: below this much free space, a failed write is taken for a full disk
 
 
 def _umask() -> int:
