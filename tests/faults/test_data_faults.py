@@ -107,3 +107,15 @@ def test_coco_annotations_of_unlisted_images_are_reported(tmp_path):
     assert ds.issues.counts()["orphan_annotation"] == 1 and ds.num_boxes() == 3
     with pytest.raises(DataError, match=r"1 annotation\(s\) refer to image ids with no image entry \(404\)"):
         COCODetection(tmp_path, "train", strict=True)
+
+
+def test_a_typo_class_in_voc_without_a_class_list_is_reported(tmp_path):
+    images = {f"i{k}": (40, 40, [("bird", [2, 2, 20, 20], False)]) for k in range(10)}
+    images["odd"] = (40, 40, [("birb", [2, 2, 20, 20], False)])
+    make_voc(tmp_path, images)
+    ds = VOCDetection(tmp_path, "train")
+    assert ds.classes == ["bird", "birb"] or ds.classes == ["birb", "bird"]
+    (issue,) = ds.issues.of("suspect_class")
+    assert "'birb' (1 object(s)) looks like a typo of 'bird' (10)" in issue.message
+    with pytest.raises(DataError, match="looks like a typo"):
+        VOCDetection(tmp_path, "train", strict=True)

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
-
-from ..errors import DataError
+from ..errors import DataError, closest
 from ..registry import DATASETS
 from .base import DetectionDataset, DetItem
 from .image import image_size
@@ -122,14 +122,24 @@ def parse_annotation(path: Path):
     return (root.findtext("filename") or "").strip(), size, objects
 
 
-def scan_class_names(ann_dir: Path) -> list[str]:
-    names = set()
+def scan_class_names(ann_dir: Path, issues: Optional[Issues] = None) -> list[str]:
+    """The class names used in ``ann_dir``'s XML files, sorted. Without a class list every name
+    becomes a class, so a rare name that is close to a common one (``birb`` beside ``bird``) is
+    reported as a likely typo, with the way to fix the list."""
+    counts: Counter = Counter()
     for p in sorted(ann_dir.glob("*.xml")):
         try:
-            names.update(o[0] for o in parse_annotation(p)[2])
+            counts.update(o[0] for o in parse_annotation(p)[2] if o[0])
         except BadFile:
             continue  # reported when (if) the file's split is read
-    return sorted(n for n in names if n)
+    names = sorted(counts)
+    for name in names:
+        twin = closest(name, [n for n in names if n != name and counts[n] > counts[name]])
+        if issues is not None and twin is not None and counts[name] * 10 <= counts[twin]:
+            issues.warn("suspect_class", ann_dir, f"class {name!r} ({counts[name]} object(s)) looks like a typo of "
+                        f"{twin!r} ({counts[twin]}): it is kept as a class of its own; set data.classes (or "
+                        f"--classes, or a classes.txt) to the real list")
+    return names
 
 
 class VOCDetection(DetectionDataset):
@@ -148,7 +158,7 @@ class VOCDetection(DetectionDataset):
         elif (root / "classes.txt").is_file():
             self.classes = read_class_file(root / "classes.txt")
         else:
-            self.classes = scan_class_names(ann_dir)
+            self.classes = scan_class_names(ann_dir, self.issues)
         index = {c: i + 1 for i, c in enumerate(self.classes)}
         if sets:
             list_file = resolve(root, sets) / f"{split}.txt"
