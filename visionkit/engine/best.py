@@ -2,7 +2,7 @@
 
 A plain "highest metric so far" keeps whichever evaluation was luckiest. On a small validation
 set the luck is large: the standard error of a proportion ``m`` measured on ``n`` images is
-``sqrt(m (1 - m) / n)``, 0.11 for mAP 0.6 on 20 images, more than the gains of the later epochs.
+about ``sqrt(m (1 - m) / n)``, 0.1 for mAP 0.6 on 20 images, more than the gains of the later epochs.
 Measured: a YOLOv1 run whose ``best.pt`` was picked that way on 20 validation images scored
 0.616 test mAP against 0.721 for ``last.pt``.
 
@@ -23,10 +23,14 @@ import math
 
 
 def standard_error(value: float, n: int) -> float:
-    """``sqrt(m (1 - m) / n)``: the standard error of a proportion ``m`` over ``n`` images."""
+    """The standard error of a proportion ``m`` measured on ``n`` images, in the Agresti-Coull
+    form ``sqrt(p (1 - p) / (n + 4))`` with ``p = (m n + 2) / (n + 4)``: the plain
+    ``sqrt(m (1 - m) / n)`` is 0 at ``m = 1``, where 4 images prove little. 0.10 for mAP 0.6
+    on 20 images, 0.02 on 500."""
     if n <= 0 or not 0.0 <= value <= 1.0:
         return 0.0
-    return math.sqrt(value * (1.0 - value) / n)
+    p = (value * n + 2.0) / (n + 4.0)
+    return math.sqrt(p * (1.0 - p) / (n + 4.0))
 
 
 class BestTracker:

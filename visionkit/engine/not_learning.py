@@ -5,8 +5,8 @@ score still at or below the confidence prior its head starts from (``model.confi
 YOLOv1's 0.01), learns nothing: more epochs will not help. :class:`NotLearning` then prints one
 warning (once per run) naming the likely cause and the setting to change, from the training
 boxes' statistics (``data.stats``) and the model's config (``models.detection.autofit``), e.g.
-"objects are ~0.80 of the image but the grid is 28 (cells of 0.04): set model.grid=auto or a
-coarser grid (e.g. 7)".
+"objects are ~0.80 of the image but the grid is 28 (cells of 0.04): set model.grid=auto (here 7)
+or a coarser grid".
 """
 
 from __future__ import annotations
@@ -59,4 +59,4 @@ class NotLearning:
         what = f"validation mAP is 0 at {self.zeros} evaluation{'s' if self.zeros > 1 else ''} in a row"
         if prior is not None:
             what += f" and the highest score, {top:.4f}, is still at or below the prior {prior} the head starts from"
-        return f"warning: the model is not learning: {what}. Likely cause: {not_learning_hint(dict(cfg.model or {}), stats)}"
+        return f"warning: the model is not learning: {what}. Likely cause: {not_learning_hint(dict(cfg.model or {}), stats, cfg.data.img_size)}"

@@ -89,7 +89,7 @@ class Trainer:
 
         # model
         if model is None:  # `auto` model values fitted to the training boxes, written into the saved config
-            cfg, _ = fit_model_to_data(cfg, self.train_set, self.quiet)
+            cfg, _ = fit_model_to_data(cfg, self.train_set, bool(cfg.quiet) or not self.is_main)
             self.cfg = cfg
             model = build_model(cfg, self.classes)
         attach_fid_extractor(model, cfg)

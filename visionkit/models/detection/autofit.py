@@ -157,16 +157,21 @@ def wants_data(model: dict) -> bool:
     return any(is_auto(v) for k, v in model.items() if k in ("grid", "anchor_sizes"))
 
 
-def not_learning_hint(model: dict, stats: BoxStats | None) -> str:
+def not_learning_hint(model: dict, stats: BoxStats | None, img_size=None) -> str:
     """The likely cause of a detector that learns nothing, and the setting to change."""
     r = stats.smallest_class_median() if stats is not None else None
     name = model.get("name")
     if name == "yolov1" and r is not None and isinstance(model.get("grid"), int):
         grid = model["grid"]
         big = float(np.median(stats.rel_size))
-        if big * grid > 4:
+        if big * grid > 4:  # the typical object covers more than 4 cells across
+            try:
+                size = img_size if isinstance(img_size, int) else max(img_size)
+                fit = f" (here {fit_yolo_grid(stats, yolo_feature_size(model, size), model.get('head', 'conv'))[0]})"
+            except Exception:  # noqa: BLE001  (no backbone to read a stride from: no number given)
+                fit = ""
             return (f"objects are ~{big:.2f} of the image but the grid is {grid} (cells of {1 / grid:.2f}): "
-                    "set model.grid=auto or a coarser grid (e.g. 7)")
+                    f"set model.grid=auto{fit} or a coarser grid")
     if name == "faster_rcnn" and stats is not None and not is_auto(model.get("anchor_sizes")):
         sizes = model.get("anchor_sizes") or [[32, 64, 128]]
         ratios = model.get("anchor_ratios") or [[0.5, 1.0, 2.0]]
