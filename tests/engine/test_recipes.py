@@ -133,3 +133,12 @@ def test_f1_conf_only_when_something_is_detected():
     batch = (torch.rand(2, 3, 32, 32), [{"boxes": torch.tensor([[1.0, 1.0, 30.0, 30.0]]), "labels": torch.tensor([1])}] * 2)
     res = Evaluator("detection", ["blob"], EvalConfig()).evaluate(Blind(), [batch], torch.device("cpu"))
     assert res.metrics["mAP"] == 0.0 and res.metrics["F1"] == 0.0 and "F1_conf" not in res.metrics
+
+
+def test_a_checkpoint_evaluates_under_its_preset_config_with_the_fitted_grid(auto_run):
+    from visionkit.engine.evaluator import evaluate_checkpoint
+
+    out, _, run, root = auto_run
+    cfg = recipe(root, run.parent, "auto", "quiet=true")  # grid: auto, as the preset says; training fitted 2
+    res, _ = evaluate_checkpoint(cfg, run / "last.pt", "val")
+    assert res.metrics["mAP"] == pytest.approx(out["metrics"]["mAP"])

@@ -27,7 +27,7 @@ from ..data.build import build_dataset as data_build_dataset
 from ..data.build import make_loader
 from ..data.stats import BoxStats, box_stats
 from ..errors import ConfigError
-from ..models.detection.autofit import fit_model, wants_data
+from ..models.detection.autofit import fit_model, is_auto, wants_data
 from ..models.detection.selective_search import ProposalCache, default_cache_dir
 from ..registry import MODELS
 from .distributed import DistInfo
@@ -81,6 +81,18 @@ def fit_model_to_data(cfg: Config, dataset: Dataset, quiet: bool = False) -> tup
         for line in lines:
             print(f"model: {line}", file=sys.stderr)
     return dataclasses.replace(cfg, model=resolved), stats
+
+
+def fitted_from(cfg: Config, stored_model: dict | None) -> Config:
+    """``cfg`` with each ``auto`` model value replaced by the one a checkpoint's stored config
+    holds (what training fitted), so evaluating a checkpoint under its preset's config rebuilds
+    the trained model."""
+    model = dict(cfg.model or {})
+    stored = stored_model or {}
+    if stored.get("name") != model.get("name"):
+        return cfg
+    fitted = {k: stored[k] for k, v in model.items() if is_auto(v) and k in stored and not is_auto(stored[k])}
+    return dataclasses.replace(cfg, model={**model, **fitted}) if fitted else cfg
 
 
 def build_dataset(cfg: Config, split: str, train: bool) -> Dataset:
