@@ -13,6 +13,8 @@ biggest single saving on a CPU), or a Feature Pyramid Network (``fpn=True``,
 
 from __future__ import annotations
 
+from typing import Literal
+
 from torch import nn
 
 from ...registry import MODELS
@@ -56,7 +58,7 @@ def faster_rcnn(
     neck_channels: int = 256,
     fpn: bool = False,
     fpn_levels: list[str] = ("c3", "c4", "c5"),
-    anchor_sizes: list[list[float]] | str = ((32, 64, 128),),
+    anchor_sizes: list[list[float]] | Literal["auto"] = ((32, 64, 128),),
     anchor_ratios: list[list[float]] = ((0.5, 1.0, 2.0),),
     rpn_pre_nms_top_n: tuple[int, int] = (2000, 1000),
     rpn_post_nms_top_n: tuple[int, int] = (2000, 1000),

@@ -34,6 +34,8 @@ paper's linear output layer instead). The loss is the paper's sum-squared error 
 
 from __future__ import annotations
 
+from typing import Literal
+
 import math
 from collections import OrderedDict
 
@@ -188,7 +190,7 @@ def yolov1(
     backbone: str = "mobilenet_v2",
     pretrained: bool = True,
     frozen_stages: int = 0,
-    grid: int | str = 7,
+    grid: int | Literal["auto"] = 7,
     boxes_per_cell: int = 2,
     img_size: int = 448,
     head: str = "conv",
