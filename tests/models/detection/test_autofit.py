@@ -3,7 +3,6 @@ Faster R-CNN's anchors on small and large synthetic boxes; explicit values are k
 
 import numpy as np
 import pytest
-import torch
 
 import tests.models.tiny  # noqa: F401  (registers the "tiny_test" backbone)
 from visionkit.config import build_config
