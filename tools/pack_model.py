@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from visionkit.engine.checkpoint import ema_weights, load_checkpoint, save_checkpoint
+from visionkit.errors import UserError
 
 
 def pack(src: str | Path, dst: str | Path, half: bool = True, extra: dict | None = None) -> dict:
@@ -41,6 +42,8 @@ def calibrate(src: str | Path, split: str) -> dict:
     # scored at the NMS IoU and cap that prediction uses: the model's own, whatever eval says
     cfg = build_config(ckpt["config"], ["eval.metric=voc07", "eval.nms_iou=null", "eval.max_det=null", "quiet=true"])
     res, _ = evaluate_checkpoint(cfg, src, split)
+    if "F1_conf" not in res.metrics:  # reported only when something was detected
+        raise UserError(f"{src}: the model detects nothing right on {split!r} (F1 0): no operating point to store")
     return {"conf": res.metrics["F1_conf"], "conf_calibration": {"split": split, "F1": res.metrics["F1"], "mAP": res.metrics["mAP"]}}
 
 

@@ -183,6 +183,10 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             except ConfigError as e:
                 errors.append(str(e))
         raise ConfigError(errors[0] if errors else f"{where}: bad value {value!r}")
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise ConfigError(f"{where}: expected {' or '.join(map(repr, args))}, got {value!r}")
     if dataclasses.is_dataclass(tp):
         if isinstance(value, tp):
             return value

@@ -35,10 +35,25 @@ def test_calibrate_stores_the_f1_optimal_conf_that_detect_then_starts_from(data_
     from tests.helpers.tiny import bccd_checkpoint
     from visionkit.cli import main
 
+    import pytest
+
+    from visionkit.engine import evaluator
+    from visionkit.errors import UserError
+
     src, _ = bccd_checkpoint(tmp_path / "w.pt", data_dir, val="val[:3]")
+    with pytest.raises(UserError, match="no operating point"):  # untrained: nothing right, so no F1_conf
+        pack_model.main([str(src), str(tmp_path / "packed.pt"), "--calibrate", "val"])
+    real = evaluator.evaluate_checkpoint
+
+    def scored(*args, **kwargs):  # the real evaluation, as if it had found something at 0.3
+        res, out = real(*args, **kwargs)
+        res.metrics.update(F1_conf=0.3, F1=0.5)
+        return res, out
+
+    monkeypatch.setattr(evaluator, "evaluate_checkpoint", scored)
     pack_model.main([str(src), str(tmp_path / "packed.pt"), "--calibrate", "val"])
     packed = load_checkpoint(tmp_path / "packed.pt")
-    assert 0.0 < packed["conf"] < 1.0 and packed["conf_calibration"]["split"] == "val"
+    assert packed["conf"] == 0.3 and packed["conf_calibration"]["split"] == "val"
     assert 0.0 <= packed["conf_calibration"]["F1"] <= 1.0
 
     image = str(data_dir / "bccd" / "JPEGImages" / "BloodImage_00000.jpg")

@@ -13,7 +13,9 @@ an uninterrupted one, draw the same augmentation with ``workers=0`` and with wor
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import sys
 from typing import Any, Iterator
 
 import torch
@@ -23,7 +25,9 @@ from ..config import Config, DataConfig
 from ..data.base import SampleKey, sample_seed
 from ..data.build import build_dataset as data_build_dataset
 from ..data.build import make_loader
+from ..data.stats import BoxStats, box_stats
 from ..errors import ConfigError
+from ..models.detection.autofit import fit_model, is_auto, wants_data
 from ..models.detection.selective_search import ProposalCache, default_cache_dir
 from ..registry import MODELS
 from .distributed import DistInfo
@@ -58,6 +62,37 @@ def build_model(cfg: Config, classes: list[str] | tuple[str, ...] | None = None,
     if not pretrained and "pretrained" in params:
         kwargs["pretrained"] = False
     return MODELS.build(name, where=f"model ({name})", **kwargs)
+
+
+def fit_model_to_data(cfg: Config, dataset: Dataset, quiet: bool = False) -> tuple[Config, BoxStats | None]:
+    """Resolve the model section's ``auto`` values (YOLOv1's ``grid``, Faster R-CNN's
+    ``anchor_sizes``) from the training split's box statistics (``data.stats.box_stats`` at
+    ``data.img_size`` after ``data.resize``; ``models.detection.autofit``), printing one line
+    per choice. Returns the config with the values written in (what the run saves, so its
+    checkpoints rebuild the same model) and the statistics (None for a section without
+    ``auto`` or a data set that is not detection). Explicit values are left as they are."""
+    model = dict(cfg.model or {})
+    if not wants_data(model) or getattr(dataset, "task", "detection") != "detection":
+        return cfg, None
+    stats = box_stats(dataset, cfg.data.img_size, cfg.data.resize)
+    resolved, lines = fit_model(model, stats, cfg.data.img_size)
+    if not quiet:
+        print(f"data: {stats.summary()}", file=sys.stderr)
+        for line in lines:
+            print(f"model: {line}", file=sys.stderr)
+    return dataclasses.replace(cfg, model=resolved), stats
+
+
+def fitted_from(cfg: Config, stored_model: dict | None) -> Config:
+    """``cfg`` with each ``auto`` model value replaced by the one a checkpoint's stored config
+    holds (what training fitted), so evaluating a checkpoint under its preset's config rebuilds
+    the trained model."""
+    model = dict(cfg.model or {})
+    stored = stored_model or {}
+    if stored.get("name") != model.get("name"):
+        return cfg
+    fitted = {k: stored[k] for k, v in model.items() if is_auto(v) and k in stored and not is_auto(stored[k])}
+    return dataclasses.replace(cfg, model={**model, **fitted}) if fitted else cfg
 
 
 def build_dataset(cfg: Config, split: str, train: bool) -> Dataset:

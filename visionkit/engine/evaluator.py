@@ -172,8 +172,12 @@ class _Detection:
         out = voc_evaluate(gts, preds, self.classes, metric=metric, matched=matched)
         metrics = {"mAP": float(out["mAP"])}
         metrics.update({f"AP/{k}": float(v) for k, v in out["per_class"].items()})
-        # the operating point for `visionkit detect --conf`: the score threshold of best class-mean F1
-        metrics["F1_conf"], metrics["F1"], _, _ = f1_threshold(gts, preds, len(self.classes), matched=matched)
+        # the operating point for `visionkit detect --conf`: the score threshold of best class-mean F1,
+        # reported only when something was detected (with no true positive there is no operating point)
+        conf, f1, _, _ = f1_threshold(gts, preds, len(self.classes), matched=matched)
+        metrics["F1"] = float(f1)
+        if f1 > 0 and any(len(p["scores"]) for p in preds):
+            metrics["F1_conf"] = float(conf)
         return EvalResult(metrics, curves=out["curves"], per_class=out["per_class"], predictions=preds, gts=gts)
 
 

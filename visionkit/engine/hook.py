@@ -27,6 +27,8 @@ write files. :func:`epoch_hooks` picks the ones a model asks for by what it defi
 
 * :class:`SampleGrid` for a model with ``fixed_samples() -> Tensor[N, C, H, W]`` in [0, 1]
   (DCGAN's 64 fixed noise vectors): ``run_dir/samples/epoch_NNN.png``.
+* :class:`~.not_learning.NotLearning` for a detector: one warning, naming the likely cause, when
+  its validation mAP stays 0.
 
 Feature caches for frozen sub-networks are the engine's too (:mod:`.feature_cache`).
 """
@@ -38,6 +40,7 @@ import torch
 from ..viz import save_grid
 from . import distributed as D
 from .device import autocast
+from .not_learning import NotLearning
 
 
 class StepContext:
@@ -79,4 +82,4 @@ class SampleGrid:
 
 def epoch_hooks(model) -> list:
     """The epoch hooks ``model`` asks for (see the module docstring)."""
-    return [hook() for hook in (SampleGrid,) if hook.applies(model)]
+    return [hook() for hook in (SampleGrid, NotLearning) if hook.applies(model)]

@@ -14,7 +14,7 @@ import torch
 
 from ..config import Config, build_config
 from ..errors import ConfigError, WeightsError
-from .build import build_model
+from .build import build_model, fitted_from
 from .checkpoint import ema_weights, load_checkpoint, load_weights
 
 
@@ -33,6 +33,8 @@ def build_from_checkpoint(ckpt: dict | str | Path, use_ema: bool = True, cfg: Co
             cfg = build_config(ckpt["config"], source="checkpoint config")
         except ConfigError as e:
             raise WeightsError(f"checkpoint config no longer valid: {e}") from None
+    else:  # `auto` values as training fitted them
+        cfg = fitted_from(cfg, (ckpt.get("config") or {}).get("model"))
     if classes is None:
         classes = list(ckpt.get("classes") or [])
     model = build_model(cfg, classes, pretrained=False)

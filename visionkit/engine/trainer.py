@@ -44,7 +44,8 @@ from ..config import Config, save_config, to_dict
 from ..errors import ConfigError, UserError, WeightsError, closest
 from ..registry import model_task
 from . import distributed as D
-from .build import build_dataset, build_model, make_eval_loader, make_train_loader, steps_per_epoch
+from .best import BestTracker
+from .build import build_dataset, build_model, fit_model_to_data, make_eval_loader, make_train_loader, steps_per_epoch
 from .checkpoint import load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
 from .data_report import report_data_issues
 from .device import amp_dtype, autocast, batch_size_of, resolve_device, seed_everything, split_batch, to_device
@@ -90,7 +91,9 @@ class Trainer:
         self.task = model_task(cfg)
 
         # model
-        if model is None:
+        if model is None:  # `auto` model values fitted to the training boxes, written into the saved config
+            cfg, _ = fit_model_to_data(cfg, self.train_set, bool(cfg.quiet) or not self.is_main)
+            self.cfg = cfg
             model = build_model(cfg, self.classes)
         attach_fid_extractor(model, cfg)
         for name, p in model.named_parameters():
@@ -125,7 +128,9 @@ class Trainer:
 
         self.metric = tc.metric or default_metric(self.task, cfg.eval.metric)
         self.mode = metric_mode(self.metric)
-        self.best: float | None = None
+        self.best: float | None = None  # the metric of the weights in best.pt (engine/best.py: the rule)
+        self.best_rule = BestTracker(self.metric, self.mode, len(self.val_set) if self.val_set is not None else 0)
+        self.conf: float | None = None  # the F1-optimal score threshold of the latest evaluation (ckpt["conf"])
         self.last_metrics: dict[str, float] = {}
         self.step, self.epoch, self.epoch_batch = 0, 0, 0
         self._sums: dict[str, Any] = {}  # running loss sums of the next log row (device tensors)
@@ -200,7 +205,8 @@ class Trainer:
         if self.ema is not None and ckpt.get("ema"):
             self.ema.load_state_dict(ckpt["ema"])
         self.step, self.epoch, self.epoch_batch = int(ckpt["step"]), int(ckpt["epoch"]), int(ckpt.get("epoch_batch", 0))
-        self.best = ckpt.get("best")
+        self.best_rule.load(ckpt)
+        self.best, self.conf = self.best_rule.value, ckpt.get("conf")
         self._time0 = float(ckpt.get("time") or 0.0)
         self._epoch_t0 = float(ckpt.get("epoch_start_time") or 0.0) if self.epoch_batch else self._time0
         self.last_metrics = dict(ckpt.get("metrics") or {})
@@ -229,7 +235,7 @@ class Trainer:
             "ema": self.ema.state_dict() if self.ema is not None else None,
             "epoch": self.epoch, "epoch_batch": self.epoch_batch, "step": self.step,
             "rng": rng, "config": to_dict(self.cfg), "classes": list(self.classes), "task": self.task,
-            "metrics": dict(self.last_metrics), "best": self.best,
+            "metrics": dict(self.last_metrics), **self.best_rule.state(), "conf": self.conf,
             "time": self._now(), "epoch_start_time": self._epoch_t0,
         }
 
@@ -378,14 +384,17 @@ class Trainer:
             self.logger.flush()
             self._stop = None  # the handlers are restored: nothing reads the flag after this
         stopped = signal.Signals(self._stopping).name if self._stopping and self.step < self.total_steps else None
+        weights, why = self.best_rule.advice(self.epoch)
         if self.is_main:
             self._write_outputs()
             if stopped:
                 print(f"{stopped}: stopped at step {self.step}/{self.total_steps}, saved {self.run_dir / 'last.pt'}; "
                       f"resume with: {resume_command(self.run_dir)}", file=sys.stderr, flush=True)
+            elif not self.cfg.quiet and self.val_set is not None:
+                print(f"use {self.run_dir / weights}: {why}", file=sys.stderr, flush=True)
         self.logger.close()
         return {"step": self.step, "epoch": self.epoch, "metrics": dict(self.last_metrics), "best": self.best,
-                "run_dir": str(self.run_dir), "task": self.task, "stopped": stopped,
+                "run_dir": str(self.run_dir), "task": self.task, "weights": str(self.run_dir / weights), "stopped": stopped,
                 "exit_code": EXIT_CODES.get(self._stopping, 0) if stopped else 0}
 
     def _log_row(self, seen: int, dt: float, bar) -> None:
@@ -459,11 +468,10 @@ class Trainer:
         if self.show != "off":
             shown = ", ".join(f"{k} {v:.4f}" for k, v in list(res.metrics.items())[:4])
             print(f"epoch {self.epoch}/{self.epochs} step {self.step}: {shown}", file=sys.stderr, flush=True)
-        if value is not None and math.isfinite(value):
-            better = self.best is None or (value > self.best if self.mode == "max" else value < self.best)
-            if better:
-                self.best = float(value)
-                self.save("best.pt")
+        self.conf = res.metrics.get("F1_conf")  # the operating point travels with the weights (ckpt["conf"])
+        if value is not None and math.isfinite(value) and self.best_rule.update(float(value), self.epoch):
+            self.best = float(value)
+            self.save("best.pt")
         self._last_eval = res
         if self.is_main:
             self._write_plots(res)  # refreshed at each evaluation: a long or killed run has them too

@@ -13,11 +13,14 @@ biggest single saving on a CPU), or a Feature Pyramid Network (``fpn=True``,
 
 from __future__ import annotations
 
+from typing import Literal
+
 from torch import nn
 
 from ...registry import MODELS
 from ..common import Images, Normalize, batch_images, build_backbone
 from .anchors import AnchorGenerator
+from .autofit import fit_anchors, is_auto
 from .necks import FPNNeck, ReduceNeck
 from .postprocess import Thresholds
 from .roi_heads import BoxPredictor, RoIHeads, RoIPooler, TwoMLPHead
@@ -55,7 +58,7 @@ def faster_rcnn(
     neck_channels: int = 256,
     fpn: bool = False,
     fpn_levels: list[str] = ("c3", "c4", "c5"),
-    anchor_sizes: list[list[float]] = ((32, 64, 128),),
+    anchor_sizes: list[list[float]] | Literal["auto"] = ((32, 64, 128),),
     anchor_ratios: list[list[float]] = ((0.5, 1.0, 2.0),),
     rpn_pre_nms_top_n: tuple[int, int] = (2000, 1000),
     rpn_post_nms_top_n: tuple[int, int] = (2000, 1000),
@@ -73,9 +76,16 @@ def faster_rcnn(
     """Faster R-CNN on any zoo backbone. Without FPN the RPN and RoI pooling read one feature
     map (``feature``, default the backbone's last) after a 1×1 channel reduction to
     ``neck_channels`` (0 keeps the backbone's channels, as in torchvision's tutorial). With
-    FPN, give one anchor size per level in ``anchor_sizes`` (p3..p6)."""
+    FPN, give one anchor size per level in ``anchor_sizes`` (p3..p6). ``anchor_sizes="auto"``
+    is resolved from the training boxes by the engine (``autofit.fit_anchors``); reaching the
+    builder (no data), it is ``2s, 4s`` per level of stride ``s`` (one level: ``2s, 4s, 8s``)."""
     body = build_backbone(backbone, pretrained, frozen_stages)
     neck = FPNNeck(body, list(fpn_levels), neck_channels or 256) if fpn else ReduceNeck(body, feature or body.last, neck_channels)
+    if is_auto(anchor_sizes):
+        strides = [neck.strides[k] for k in neck.names]
+        anchor_sizes = fit_anchors(None, strides, [list(r) for r in anchor_ratios], 3 if len(strides) == 1 else 2)[0]
+    elif isinstance(anchor_sizes, str):
+        raise ValueError(f"anchor_sizes must be a list of lists or 'auto', not {anchor_sizes!r}")
     body.truncate(neck.in_features[-1])
     anchors = AnchorGenerator(anchor_sizes, anchor_ratios)
     if len(anchors.sizes) != len(neck.names):

@@ -97,11 +97,14 @@ def yolo_loss(
     boxes_per_cell: int = 2,
     lambda_coord: float = 5.0,
     lambda_noobj: float = 0.5,
+    class_loss: bool = True,
 ) -> dict[str, torch.Tensor]:
     """The paper's sum-squared loss, summed over the grid and averaged over the batch.
 
     ``pred`` is the activated network output ``N×S×S×(5B+C)``; ``target`` the output of
-    :func:`encode_targets`. Returns the four terms; the engine adds them.
+    :func:`encode_targets`. Returns the four terms; the engine adds them. ``class_loss=False``
+    leaves out ``loss_cls``: with one class and softmax class probabilities it is identically 0,
+    and a constant term would only be logged and plotted as a flat line.
     """
     N, S = pred.shape[0], pred.shape[1]
     boxes, cls = split_prediction(pred, boxes_per_cell)
@@ -115,12 +118,14 @@ def yolo_loss(
     t = target[..., None, :4].expand_as(boxes[..., :4])
     coord = ((boxes[..., :4] - t) ** 2).sum(-1)
     conf = boxes[..., 4]
-    return {
+    losses = {
         "loss_coord": lambda_coord * coord[resp].sum() / N,
         "loss_obj": ((conf - ious) ** 2)[resp].sum() / N,
         "loss_noobj": lambda_noobj * (conf**2)[~resp].sum() / N,
-        "loss_cls": ((cls - target[..., 5:]) ** 2)[obj].sum() / N,
     }
+    if class_loss:
+        losses["loss_cls"] = ((cls - target[..., 5:]) ** 2)[obj].sum() / N
+    return losses
 
 
 def decode_predictions(
