@@ -34,7 +34,7 @@ def test_one_line_per_epoch_and_per_evaluation_without_a_terminal(tmp_path, caps
     epochs = [m.groups() for m in map(LINE.match, err) if m]
     assert epochs == [("1", "8"), ("2", "16"), ("3", "24")], err
     assert [x for x in err if re.match(r"^epoch \d/3 step \d+: accuracy [\d.]+$", x)] != []
-    assert len(err) == 6, err  # nothing else: no bar, no carriage returns
+    assert len(err) == 7 and err[-1].startswith("use "), err  # and which weights to use; no bar, no carriage returns
 
 
 @pytest.mark.parametrize("quiet, setting", [(False, "off"), (True, "auto")])

@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-import tests.models.tiny  # noqa: F401  (registers the "tiny_test" backbone)
+import tests.helpers.tiny  # noqa: F401  (registers the "tiny_test" backbone)
 from tests.engine.recipe_data import frame_filling_voc
 from visionkit.config import load_config
 from visionkit.engine.best import BestTracker, standard_error

@@ -390,7 +390,7 @@ class Trainer:
             if stopped:
                 print(f"{stopped}: stopped at step {self.step}/{self.total_steps}, saved {self.run_dir / 'last.pt'}; "
                       f"resume with: {resume_command(self.run_dir)}", file=sys.stderr, flush=True)
-            elif not self.cfg.quiet and self.val_set is not None:
+            elif self.show != "off" and self.val_set is not None:  # which file to use, with the progress lines
                 print(f"use {self.run_dir / weights}: {why}", file=sys.stderr, flush=True)
         self.logger.close()
         return {"step": self.step, "epoch": self.epoch, "metrics": dict(self.last_metrics), "best": self.best,

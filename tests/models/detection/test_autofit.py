@@ -4,7 +4,7 @@ Faster R-CNN's anchors on small and large synthetic boxes; explicit values are k
 import numpy as np
 import pytest
 
-import tests.models.tiny  # noqa: F401  (registers the "tiny_test" backbone)
+import tests.helpers.tiny  # noqa: F401  (registers the "tiny_test" backbone)
 from visionkit.config import build_config
 from visionkit.data.stats import BoxStats
 from visionkit.engine.build import build_model
