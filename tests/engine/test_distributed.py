@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 
 import pytest
 import torch
-import torch.multiprocessing as mp
 
 import engine_toys as T
+from tests.helpers.ranks import run_ranks
 from visionkit.engine import distributed as D
 from visionkit.engine.checkpoint import load_checkpoint
 from visionkit.engine.trainer import train
@@ -26,12 +25,6 @@ def test_helpers_are_no_ops_in_one_process():
     assert D.all_gather_object({"a": 1}) == [{"a": 1}] and D.broadcast_object(3) == 3
     net = torch.nn.Linear(1, 1)
     assert D.unwrap(net) is net
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rank(rank: int, port: int, out_dir: str) -> None:
@@ -56,19 +49,7 @@ def test_two_gloo_ranks_match_one_process(tmp_path):
     torch.manual_seed(0)
     ref = train(single, model=T.toy_cnn(), train_set=T.ToyImages(32), val_set=T.ToyImages(15, seed=1))
 
-    ctx = mp.get_context("fork")
-    port = _free_port()
-    procs = [ctx.Process(target=_rank, args=(r, port, str(tmp_path / "two"))) for r in (0, 1)]
-    for p in procs:
-        p.start()
-    try:
-        for p in procs:
-            p.join(timeout=180)
-    finally:
-        for p in procs:
-            if p.is_alive():
-                p.kill()
-    assert [p.exitcode for p in procs] == [0, 0]
+    assert run_ranks(_rank, str(tmp_path / "two")) == [0, 0]
 
     two = load_checkpoint(tmp_path / "two" / "ddp" / "last.pt")
     one = load_checkpoint(tmp_path / "one" / "ddp" / "last.pt")
@@ -97,16 +78,7 @@ def _gan_rank(rank: int, port: int, out_dir: str) -> None:
 def test_train_step_hook_ranks_stay_in_sync(tmp_path):
     """Hook models are not DDP-wrapped: the trainer broadcasts rank 0's weights at the start and
     ``ctx.step`` averages gradients, so the ranks end on identical weights."""
-    ctx = mp.get_context("fork")
-    port = _free_port()
-    procs = [ctx.Process(target=_gan_rank, args=(r, port, str(tmp_path))) for r in (0, 1)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=180)
-        if p.is_alive():
-            p.kill()
-    assert [p.exitcode for p in procs] == [0, 0]
+    assert run_ranks(_gan_rank, str(tmp_path), timeout=180) == [0, 0]
     w0, w1 = (torch.load(tmp_path / f"gan_rank{r}.pt", weights_only=True) for r in (0, 1))
     for k in w0:
         assert torch.allclose(w0[k], w1[k], atol=1e-6), k
@@ -173,16 +145,7 @@ def test_evaluation_gathered_over_ranks_matches_one_process(tmp_path):
     """7 images sharded 4 + 3: detection mAP from all_gather_object'ed predictions and mIoU from
     the all_reduce'd confusion matrix equal the single-process numbers."""
     single = _evaluate_all()
-    ctx = mp.get_context("fork")
-    port = _free_port()
-    procs = [ctx.Process(target=_eval_rank, args=(r, port, str(tmp_path))) for r in (0, 1)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-        if p.is_alive():
-            p.kill()
-    assert [p.exitcode for p in procs] == [0, 0]
+    assert run_ranks(_eval_rank, str(tmp_path), timeout=120) == [0, 0]
     for r in (0, 1):
         got = json.loads((tmp_path / f"eval_rank{r}.json").read_text())
         assert got["detection"] == pytest.approx(single["detection"]) and got["segmentation"] == pytest.approx(single["segmentation"])

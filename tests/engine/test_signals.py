@@ -14,6 +14,7 @@ import torch
 import torch.multiprocessing as mp
 
 import engine_toys as T
+from tests.helpers.ranks import run_ranks
 from visionkit.engine.checkpoint import load_checkpoint
 from visionkit.engine.signals import StopSignals, resume_command
 from visionkit.engine.trainer import train
@@ -157,23 +158,7 @@ def _rank(rank: int, port: int, out_dir: str) -> None:
 
 @pytest.mark.slow
 def test_under_torchrun_every_rank_stops_at_the_same_step(tmp_path):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    ctx = mp.get_context("fork")
-    procs = [ctx.Process(target=_rank, args=(r, port, str(tmp_path))) for r in (0, 1)]
-    for p in procs:
-        p.start()
-    try:
-        for p in procs:
-            p.join(timeout=180)
-    finally:
-        for p in procs:
-            if p.is_alive():
-                p.kill()
-    assert [p.exitcode for p in procs] == [0, 0]
+    assert run_ranks(_rank, str(tmp_path)) == [0, 0]
     # rank 1 saw the signal in step 5; the ranks agree at the next log row (step 6) and stop there
     assert [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)] == [[6, "SIGINT"], [6, "SIGINT"]]
     assert load_checkpoint(tmp_path / "ddp" / "last.pt")["step"] == 6

@@ -2,7 +2,6 @@
 trains a step from, and no module still speaks the old segmentation key."""
 
 import re
-from contextlib import nullcontext
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,6 +9,7 @@ import pytest
 import torch
 
 import tests.helpers.tiny  # noqa: F401  (registers the "tiny_test" backbone)
+from tests.helpers.testers import StepContext
 from visionkit.data.collate import collate
 from visionkit.data.synthetic import SyntheticShapes
 from visionkit.config import AugmentConfig
@@ -76,27 +76,13 @@ def test_classifier_trains_from_collated_labels():
     assert set(_step(model, images, targets)) == {"loss_cls"}
 
 
-class _Ctx:
-    """The engine's StepContext, reduced to what train_step uses."""
-
-    def autocast(self):
-        return nullcontext()
-
-    def backward(self, loss):
-        loss.backward()
-
-    def step(self, opt):
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-
-
 def test_dcgan_train_step_takes_the_collated_batch():
     torch.manual_seed(0)
     batch = collate([(torch.rand(1, 32, 32), {"label": 0}) for _ in range(4)])
     model = MODELS.build("dcgan", img_size=32, channels=1, z_dim=8, g_width=8, d_width=8)
     before = model.generator.net[0].weight.detach().clone()
     train_cfg = SimpleNamespace(lr=2e-4, betas=(0.5, 0.999), weight_decay=0.0)
-    out = model.train_step(batch, model.configure_optimizers(train_cfg), _Ctx())
+    out = model.train_step(batch, model.configure_optimizers(train_cfg), StepContext())
     assert {"loss_d", "loss_g"} <= set(out) and all(torch.isfinite(v) for v in out.values())
     assert not torch.equal(before, model.generator.net[0].weight)
 
