@@ -29,3 +29,13 @@ def test_the_cli_says_it_in_one_line(capsys):
     assert main(["train", "configs/yolov1_bccd.yaml", "train.epochs=0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "train.epochs=0: must be >= 1" in err and "Traceback" not in err
+
+
+def test_a_reader_option_that_is_not_yaml_is_taken_as_text(tmp_path, capsys):
+    """``-o list_file={split}.txt`` (data/README's own example) is a pattern, not a YAML mapping."""
+    from tests.data.fixtures import make_masks
+
+    make_masks(tmp_path)
+    code = main(["data", "check", str(tmp_path), "--format", "masks", "--split", "train", "--classes", "a,b,c,d",
+                 "-o", "list_file={split}.txt"])
+    assert code == 0, capsys.readouterr().err

@@ -19,7 +19,10 @@ def _options(items) -> dict:
         if "=" not in item:
             raise ConfigError(f"-o {item!r}: expected key=value")
         k, v = item.split("=", 1)
-        out[k.strip()] = yaml.safe_load(v) if v.strip() else ""
+        try:
+            out[k.strip()] = yaml.safe_load(v) if v.strip() else ""
+        except yaml.YAMLError:  # not YAML (``list_file={split}.txt``, a brace pattern): the text as given
+            out[k.strip()] = v
     return out
 
 
