@@ -92,9 +92,9 @@ def test_time_columns_increase_and_continue_after_a_resume(tmp_path):
 
 
 def test_plots_exist_after_the_first_evaluation_of_a_run_that_dies(tmp_path, monkeypatch):
-    from visionkit.engine import trainer as trainer_mod
+    from visionkit.engine import run_state
 
-    real, calls = trainer_mod.save_checkpoint, []
+    real, calls = run_state.save_checkpoint, []
 
     def dies_on_the_third(path, state):  # epoch 1: best.pt, last.pt; epoch 2's first save kills it
         calls.append(path)
@@ -102,7 +102,7 @@ def test_plots_exist_after_the_first_evaluation_of_a_run_that_dies(tmp_path, mon
             raise KeyboardInterrupt
         real(path, state)
 
-    monkeypatch.setattr(trainer_mod, "save_checkpoint", dies_on_the_third)
+    monkeypatch.setattr(run_state, "save_checkpoint", dies_on_the_third)
     with pytest.raises(KeyboardInterrupt):
         _train(_cfg(tmp_path, quiet=True, plots=True))
     assert (tmp_path / "run" / "loss.png").stat().st_size > 1000

@@ -67,11 +67,11 @@ def _log(run_dir):
 def test_a_kill_around_a_checkpoint_resumes_to_the_uninterrupted_log(tmp_path, monkeypatch, after_write):
     """Whether a kill falls just before or just after a checkpoint lands, the log of the resumed
     run equals the log of a run never interrupted: no row lost, none twice."""
-    from visionkit.engine import trainer as trainer_mod
+    from visionkit.engine import run_state
 
     cfg = lambda name, **kw: T.toy_config(tmp_path, model=MODEL, name=name, epochs=3, ckpt_every=5, eval_every=1, **kw)
     train(cfg("ref"), train_set=T.ToyImages(32), val_set=T.ToyImages(8, seed=1))
-    real, calls = trainer_mod.save_checkpoint, []
+    real, calls = run_state.save_checkpoint, []
 
     def dies_on_the_third(path, state):
         calls.append(path)
@@ -82,9 +82,9 @@ def test_a_kill_around_a_checkpoint_resumes_to_the_uninterrupted_log(tmp_path, m
         if not after_write:
             real(path, state)
 
-    monkeypatch.setattr(trainer_mod, "save_checkpoint", dies_on_the_third)
+    monkeypatch.setattr(run_state, "save_checkpoint", dies_on_the_third)
     with pytest.raises(KeyboardInterrupt):
         train(cfg("run"), train_set=T.ToyImages(32), val_set=T.ToyImages(8, seed=1))
-    monkeypatch.setattr(trainer_mod, "save_checkpoint", real)
+    monkeypatch.setattr(run_state, "save_checkpoint", real)
     train(cfg("run", resume="auto"), train_set=T.ToyImages(32), val_set=T.ToyImages(8, seed=1))
     assert _log(tmp_path / "run") == _log(tmp_path / "ref")

@@ -40,31 +40,31 @@ from typing import Any
 
 import torch
 
-from ..config import Config, save_config, to_dict
-from ..errors import ConfigError, UserError, WeightsError, closest
+from ..config import Config, save_config
+from ..errors import UserError
 from ..registry import model_task
 from . import distributed as D
 from .best import BestTracker
-from .build import build_dataset, build_model, fit_model_to_data, make_eval_loader, make_train_loader, steps_per_epoch
-from .checkpoint import load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
+from .build import build_dataset, build_model, fit_model_to_data, make_train_loader, steps_per_epoch
 from .data_report import report_data_issues
 from .device import amp_dtype, autocast, batch_size_of, resolve_device, seed_everything, split_batch, to_device
-from .evaluator import EvalResult, Evaluator, default_metric, metric_mode, save_predictions
+from .evaluator import EvalResult, default_metric, metric_mode
 from .feature_cache import attach_feature_caches
 from .hook import StepContext, epoch_hooks
 from .logging import EpochMeter, RunLogger, progress, progress_mode
 from .optim import build_ema, build_optimizer, build_scheduler
-from .plots import plot_confusion, plot_losses, plot_pr_curves
 from .restore import attach_fid_extractor
+from .run_state import RunState
 from .rundir import fresh_run_name, remove_stale_temps
 from .signals import EXIT_CODES, StopSignals, resume_command
+from .validation import Validation
 
 
 class TrainingError(UserError):
     """Training cannot go on (e.g. the loss became NaN); shown as one line by the CLI."""
 
 
-class Trainer:
+class Trainer(RunState, Validation):
     """``Trainer(cfg).fit() -> summary``. ``model``, ``train_set``, ``val_set`` and ``classes``
     may be given directly (tests, notebooks); otherwise they are built from ``cfg``. ``hooks``
     adds epoch hooks (objects with ``on_epoch_end(trainer)``) to those the model asks for."""
@@ -172,82 +172,6 @@ class Trainer:
         self.logger = RunLogger(self.run_dir, enabled=self.is_main, rows=rows)
 
     # ------------------------------------------------------------------------- resume
-
-    def _resume_path(self, resume: str | None) -> Path | None:
-        if not resume:
-            return None
-        if resume == "auto":
-            p = self.run_dir / "last.pt"
-            return p if p.is_file() else None
-        return Path(resume)
-
-    def _load_resume(self, path: Path) -> None:
-        ckpt = load_checkpoint(path, map_location=self.device, task=self.task or None)
-        want = (self.cfg.model or {}).get("name")
-        have = (ckpt.get("config") or {}).get("model", {}).get("name")
-        if want and have and want != have:
-            raise WeightsError(f"{path}: checkpoint is for model {have!r}, the config asks for {want!r}")
-        if not ckpt.get("optimizer") or "step" not in ckpt:
-            raise WeightsError(f"{path}: holds weights only (a packed or bundled model), not a training state, so it "
-                               "cannot be resumed; start a new run instead")
-        load_weights(self.net, ckpt["model"], path)
-        opt_states = ckpt["optimizer"] if isinstance(ckpt["optimizer"], list) else [ckpt["optimizer"]]
-        try:
-            for o, s in zip(self.optimizers, opt_states):
-                o.load_state_dict(s)
-        except (ValueError, KeyError) as e:
-            raise WeightsError(f"{path}: its optimizer state does not fit this run's optimizer ({e})") from None
-        sched_states = ckpt["scheduler"] if isinstance(ckpt["scheduler"], list) else [ckpt["scheduler"]]
-        for sc, s in zip(self.schedulers, sched_states):
-            sc.load_state_dict(s)
-        if ckpt.get("scaler"):
-            self.scaler.load_state_dict(ckpt["scaler"])
-        if self.ema is not None and ckpt.get("ema"):
-            self.ema.load_state_dict(ckpt["ema"])
-        self.step, self.epoch, self.epoch_batch = int(ckpt["step"]), int(ckpt["epoch"]), int(ckpt.get("epoch_batch", 0))
-        self.best_rule.load(ckpt)
-        self.best, self.conf = self.best_rule.value, ckpt.get("conf")
-        self._time0 = float(ckpt.get("time") or 0.0)
-        self._epoch_t0 = float(ckpt.get("epoch_start_time") or 0.0) if self.epoch_batch else self._time0
-        self.last_metrics = dict(ckpt.get("metrics") or {})
-        rng = ckpt.get("rng")
-        if isinstance(rng, list):
-            rng = rng[self.dist.rank] if self.dist.rank < len(rng) else None
-        if rng:
-            set_rng_state(rng)
-        if self.is_main and (not self.cfg.quiet or self.show != "off"):
-            where = (f"epoch {self.epoch + 1}/{self.epochs}, batch {self.epoch_batch}" if self.epoch_batch
-                     else f"the end of epoch {self.epoch}/{self.epochs}")
-            print(f"resumed from {path} at step {self.step}/{self.total_steps} ({where})", file=sys.stderr, flush=True)
-
-    # -------------------------------------------------------------------- checkpoints
-
-    def _state(self) -> dict:
-        rng = rng_state()
-        if self.dist.enabled:
-            rng = D.all_gather_object(rng)
-        one = len(self.optimizers) == 1 and not self.hook
-        return {
-            "model": self.net.state_dict(),
-            "optimizer": self.optimizers[0].state_dict() if one else [o.state_dict() for o in self.optimizers],
-            "scheduler": self.schedulers[0].state_dict() if one else [s.state_dict() for s in self.schedulers],
-            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
-            "ema": self.ema.state_dict() if self.ema is not None else None,
-            "epoch": self.epoch, "epoch_batch": self.epoch_batch, "step": self.step,
-            "rng": rng, "config": to_dict(self.cfg), "classes": list(self.classes), "task": self.task,
-            "metrics": dict(self.last_metrics), **self.best_rule.state(), "conf": self.conf,
-            "time": self._now(), "epoch_start_time": self._epoch_t0,
-        }
-
-    def save(self, name: str = "last.pt") -> None:
-        """Write ``run_dir/name`` (rank 0), refusing if the loss went non-finite."""
-        self._check_finite()
-        state = self._state()  # every rank takes part in gathering the RNG states
-        if self.is_main:
-            # the log first: a kill between the two leaves rows ahead of the checkpoint, which a
-            # resume drops (RunLogger.read_rows), never a checkpoint ahead of its rows
-            self.logger.flush()
-            save_checkpoint(self.run_dir / name, state)
 
     # ------------------------------------------------------------------------ stepping
 
@@ -452,58 +376,6 @@ class Trainer:
         if self.show == "lines":  # one line per epoch where there are no bars
             line = self._meter.line(self.epoch + 1, self.epochs, self.step, self.total_steps, self._now(), self.dist.world_size)
             print(line, file=sys.stderr, flush=True)
-
-    def _evaluate_and_track(self) -> EvalResult | None:
-        if self.val_set is None:
-            return None
-        res = self.evaluate(self.val_set)
-        self.last_metrics = dict(res.metrics)
-        if res.metrics and self.metric not in res.metrics:
-            hint = closest(self.metric, res.metrics)
-            raise ConfigError(f"train.metric: {self.metric!r} is not among the evaluation's metrics"
-                              + (f"; did you mean {hint!r}?" if hint else f" ({', '.join(list(res.metrics)[:8])})"))
-        value = res.metrics.get(self.metric)
-        self.logger.log({"epoch": self.epoch, "step": self.step, **{f"val/{k}": v for k, v in res.metrics.items()},
-                         "time": round(self._now(), 3)}, flush=True)
-        if self.show != "off":
-            shown = ", ".join(f"{k} {v:.4f}" for k, v in list(res.metrics.items())[:4])
-            print(f"epoch {self.epoch}/{self.epochs} step {self.step}: {shown}", file=sys.stderr, flush=True)
-        self.conf = res.metrics.get("F1_conf")  # the operating point travels with the weights (ckpt["conf"])
-        if value is not None and math.isfinite(value) and self.best_rule.update(float(value), self.epoch):
-            self.best = float(value)
-            self.save("best.pt")
-        self._last_eval = res
-        if self.is_main:
-            self._write_plots(res)  # refreshed at each evaluation: a long or killed run has them too
-        return res
-
-    def evaluate(self, dataset) -> EvalResult:
-        """Score the current model (the EMA weights when EMA is on) on ``dataset``."""
-        bs = self.cfg.eval.batch_size or self.cfg.data.batch_size
-        loader = make_eval_loader(dataset, bs, self.dist, self.cfg.data.workers)
-        model = self.ema.module if self.ema is not None else self.net
-        ev = Evaluator(self.task, self.classes, self.cfg.eval, self.cfg.data.ignore_index, getattr(dataset, "cat_ids", None))
-        bar = lambda it: progress(it, total=len(it), desc="eval", disable=self.show != "bar")  # noqa: E731
-        return ev.evaluate(model, loader, self.device, self.eval_amp, self.cfg.train.channels_last, bar)
-
-    def _write_outputs(self) -> None:
-        """Rank 0, at the end: detection predictions JSON and the PNG plots."""
-        res = self._last_eval
-        if res is not None and res.predictions:
-            save_predictions(res, self.run_dir / "predictions.json", getattr(self.val_set, "cat_ids", None))
-        self._write_plots(res if res is not self._plotted else None)  # the last evaluation's are there already
-
-    def _write_plots(self, res: EvalResult | None) -> None:
-        """``loss.png`` from the rows so far, and the PR curves / confusion matrix of ``res``."""
-        if not self.cfg.train.plots:
-            return
-        self._plotted = res
-        plot_losses(self.logger.rows, self.run_dir / "loss.png")
-        if res is not None and res.curves:
-            plot_pr_curves(res.curves, self.run_dir / "pr_curves.png", res.per_class)
-        if res is not None and res.matrix is not None:
-            plot_confusion(res.matrix, self.classes, self.run_dir / "confusion.png")
-
 
 def train(cfg: Config, resume: str | None = None, **kwargs) -> dict:
     """Train from a config (the entry of ``tools/train.py`` and ``visionkit train``)."""
