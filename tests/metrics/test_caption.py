@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.tools import load_tool
 from visionkit.metrics.caption import caption_metrics, cider_d, corpus_bleu, tokenize
 
 
@@ -93,13 +94,7 @@ def test_caption_metrics_and_errors():
 
 
 def _golden_tool():
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[2] / "tools" / "caption_golden.py"
-    spec = importlib.util.spec_from_file_location("caption_golden", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("caption_golden")
 
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "caption_scores.json").read_text())

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
+from tests.helpers.tools import load_tool
 from visionkit.data.layout import detect_layout
 
 pytestmark = pytest.mark.data
 
 
-def _tool():
-    path = Path(__file__).resolve().parents[2] / "tools" / "make_heldout_sets.py"
-    spec = importlib.util.spec_from_file_location("make_heldout_sets", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_builds_one_class_sets_without_splits(data_dir, tmp_path):
-    counts = _tool().build(data_dir, tmp_path)
+    counts = load_tool("make_heldout_sets").build(data_dir, tmp_path)
     assert counts["wbc"] == 358 and 50 <= counts["person"] <= 128
     for name in ("wbc", "person"):
         assert sorted(p.name for p in (tmp_path / name).iterdir()) == ["annotations", "images"]
