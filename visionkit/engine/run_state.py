@@ -55,7 +55,7 @@ class RunState:
             self.ema.load_state_dict(ckpt["ema"])
         self.step, self.epoch, self.epoch_batch = int(ckpt["step"]), int(ckpt["epoch"]), int(ckpt.get("epoch_batch", 0))
         self.best_rule.load(ckpt)
-        self.best, self.conf = self.best_rule.value, ckpt.get("conf")
+        self.conf = ckpt.get("conf")
         self._time0 = float(ckpt.get("time") or 0.0)
         self._epoch_t0 = float(ckpt.get("epoch_start_time") or 0.0) if self.epoch_batch else self._time0
         self.last_metrics = dict(ckpt.get("metrics") or {})

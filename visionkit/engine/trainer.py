@@ -69,6 +69,11 @@ class Trainer(RunState, Validation):
     may be given directly (tests, notebooks); otherwise they are built from ``cfg``. ``hooks``
     adds epoch hooks (objects with ``on_epoch_end(trainer)``) to those the model asks for."""
 
+    @property
+    def best(self) -> float | None:
+        """The metric of the weights in best.pt (kept by the rule in engine/best.py)."""
+        return self.best_rule.value
+
     def __init__(self, cfg: Config, model: torch.nn.Module | None = None, train_set=None, val_set=None,
                  classes: list[str] | None = None, resume: str | None = None, hooks=()):
         self.cfg, tc = cfg, cfg.train
@@ -128,7 +133,6 @@ class Trainer(RunState, Validation):
 
         self.metric = tc.metric or default_metric(self.task, cfg.eval.metric)
         self.mode = metric_mode(self.metric)
-        self.best: float | None = None  # the metric of the weights in best.pt (engine/best.py: the rule)
         self.best_rule = BestTracker(self.metric, self.mode, len(self.val_set) if self.val_set is not None else 0)
         self.conf: float | None = None  # the F1-optimal score threshold of the latest evaluation (ckpt["conf"])
         self.last_metrics: dict[str, float] = {}

@@ -34,7 +34,6 @@ class Validation:
             print(f"epoch {self.epoch}/{self.epochs} step {self.step}: {shown}", file=sys.stderr, flush=True)
         self.conf = res.metrics.get("F1_conf")  # the operating point travels with the weights (ckpt["conf"])
         if value is not None and math.isfinite(value) and self.best_rule.update(float(value), self.epoch):
-            self.best = float(value)
             self.save("best.pt")
         self._last_eval = res
         if self.is_main:
