@@ -16,7 +16,6 @@ input size and NMS IoU are fixed at export (another ``iou`` is refused); a call'
 from __future__ import annotations
 
 import json
-import math
 import warnings
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from .config import build_config, to_dict
 from .errors import ConfigError, UserError, WeightsError
 from .models.detection.postprocess import Thresholds, keep_classes
 from .registry import model_task
+from .utils.values import is_finite_number
 
 META_KEY = "visionkit"
 TORCHSCRIPT_META = "visionkit.json"
@@ -130,10 +130,6 @@ def read_meta(path: str | Path) -> dict:
 MAX_SIDE = 8192  # an export's fixed input side; larger is a corrupt or hostile file, not a model
 
 
-def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def check_meta(meta, path) -> None:
     """Refuse metadata that is malformed or out of range with one :class:`WeightsError`, before
     any of it sizes an allocation or reaches a model (the file may come from anywhere)."""
@@ -157,7 +153,7 @@ def check_meta(meta, path) -> None:
         bad(f"'img_size' {json.dumps(size)[:40]} is not a size of 1..{MAX_SIDE} pixels")
     for key, lo, hi in (("score_thresh", 0, 1), ("conf", 0, 1), ("nms_thresh", 0, 1)):
         v = meta.get(key)
-        if v is not None and not (_number(v) and lo <= v <= hi):
+        if v is not None and not (is_finite_number(v) and lo <= v <= hi):
             bad(f"{key!r} {json.dumps(v)[:40]} is not a number in [{lo}, {hi}]")
     max_det = meta.get("max_det")
     if max_det is not None and not (isinstance(max_det, int) and not isinstance(max_det, bool) and 1 <= max_det <= 100_000):

@@ -13,14 +13,14 @@ item), so ``visionkit score`` can print it without a traceback.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..utils.io import atomic_write_text
 from ..errors import DataError
+from ..utils.io import atomic_write_text
+from ..utils.values import is_finite_number
 from .align import align_results
 
 
@@ -84,16 +84,12 @@ def read_json(path: str | Path):
         raise DataError(f"{path}: not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
 
 
-def _is_num(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def _is_id(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _check_bbox(path, where: str, bbox) -> None:
-    if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_num(v) for v in bbox)):
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(is_finite_number(v) for v in bbox)):
         raise DataError(f"{path}: {where}: bbox must be 4 numbers [x, y, w, h], got {json.dumps(bbox)[:80]}")
     if bbox[2] < 0 or bbox[3] < 0:
         raise DataError(f"{path}: {where}: bbox has negative width or height: {bbox}")
@@ -145,7 +141,7 @@ def load_coco_gt(path: str | Path) -> dict:
         _check_bbox(path, where, a["bbox"])
         a.setdefault("area", float(a["bbox"][2] * a["bbox"][3]))
         a.setdefault("iscrowd", 0)
-        if not _is_num(a["area"]) or a["area"] < 0:
+        if not is_finite_number(a["area"]) or a["area"] < 0:
             raise DataError(f"{path}: {where}: area must be a non-negative number, got {json.dumps(a['area'])[:40]}")
         if a["iscrowd"] not in (0, 1) or isinstance(a["iscrowd"], float):
             raise DataError(f"{path}: {where}: iscrowd must be 0 or 1, got {json.dumps(a['iscrowd'])[:40]}")
@@ -179,7 +175,7 @@ def load_results(path: str | Path, gt: dict | None = None) -> list[dict]:
         if not _is_id(r["category_id"]):
             raise DataError(f"{path}: {where}: category_id must be an integer, got {r['category_id']!r}")
         _check_bbox(path, where, r["bbox"])
-        if not _is_num(r["score"]):
+        if not is_finite_number(r["score"]):
             raise DataError(f"{path}: {where}: score must be a number, got {r['score']!r}")
     if gt is not None:
         data, _ = align_results(data, gt, path)
