@@ -1,17 +1,14 @@
 """tools/bench_export.py on a tiny detector and segmenter: every runtime timed, outputs equal to PyTorch's."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from tests.helpers.numbers import within_rounding
 from tests.helpers.tiny import tiny_checkpoint
+from tests.helpers.tools import load_tool
 
-spec = importlib.util.spec_from_file_location("bench_export", Path(__file__).parents[2] / "tools" / "bench_export.py")
-bench_export = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench_export)
+bench_export = load_tool("bench_export")
 
 
 @pytest.mark.parametrize("task", ["detection", "segmentation"])

@@ -1,17 +1,14 @@
 """tools/bench_faster_rcnn.py at a small size: torchvision gets our RPN/RoI counts, and both
 ratios printed are the printed times' ratios."""
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 
 from tests.helpers.numbers import ratio_within_rounding, within_rounding
+from tests.helpers.tools import load_tool
 
-spec = importlib.util.spec_from_file_location("bench_faster_rcnn", Path(__file__).parents[2] / "tools" / "bench_faster_rcnn.py")
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+bench = load_tool("bench_faster_rcnn")
 
 
 @pytest.fixture(scope="module")

@@ -1,16 +1,14 @@
 """tools/bench_rcnn_family.py end to end on one small image: the three tables (one row per model,
 one column per size and proposal count, totals that add up) and the speed-ups recomputed from them."""
 
-import importlib.util
 import re
 from pathlib import Path
 
 from tests.data.fixtures import rect_image, write_image
 from tests.helpers.numbers import ratio_within_rounding, within_rounding
+from tests.helpers.tools import load_tool
 
-spec = importlib.util.spec_from_file_location("bench_rcnn_family", Path(__file__).parents[2] / "tools" / "bench_rcnn_family.py")
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+bench = load_tool("bench_rcnn_family")
 
 
 def test_given_proposals_replace_the_search_for_timing():

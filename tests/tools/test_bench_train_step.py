@@ -1,7 +1,6 @@
 """tools/bench_train_step.py: every numeric mode trains through the engine and is timed; bf16
 rows appear only where the CPU has native bf16."""
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -9,14 +8,13 @@ from pathlib import Path
 import yaml
 
 from tests.helpers.numbers import within_rounding
+from tests.helpers.tools import load_tool
 from visionkit.engine.device import cpu_has_bf16
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 import engine_toys  # noqa: E402  (write_idx)
 
-spec = importlib.util.spec_from_file_location("bench_train_step", Path(__file__).parents[2] / "tools" / "bench_train_step.py")
-bench_train_step = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench_train_step)
+bench_train_step = load_tool("bench_train_step")
 
 
 def test_modes_are_timed_on_real_training_steps(tmp_path, capsys):

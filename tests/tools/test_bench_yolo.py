@@ -1,7 +1,6 @@
 """tools/bench_yolo.py on a tiny YOLOv1: end-to-end images/s, the network's share of the GEMM
 peak, and the same end-to-end path through its ONNX export."""
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -10,11 +9,10 @@ import numpy as np
 
 from tests.helpers.numbers import ratio_within_rounding, within_rounding
 from tests.helpers.tiny import tiny_checkpoint
+from tests.helpers.tools import load_tool
 from visionkit.cli import main as cli
 
-spec = importlib.util.spec_from_file_location("bench_yolo", Path(__file__).parents[2] / "tools" / "bench_yolo.py")
-bench_yolo = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench_yolo)
+bench_yolo = load_tool("bench_yolo")
 
 
 def _images(folder: Path) -> Path:

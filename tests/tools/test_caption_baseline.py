@@ -1,13 +1,12 @@
 """tools/caption_baseline.py on the real COCO captions subset (ImageNet MobileNetV2 features)."""
 
-import importlib.util
 import json
 from pathlib import Path
 
+from tests.helpers.tools import load_tool
+
 ROOT = Path(__file__).parents[2]
-spec = importlib.util.spec_from_file_location("caption_baseline", ROOT / "tools" / "caption_baseline.py")
-caption_baseline = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(caption_baseline)
+caption_baseline = load_tool("caption_baseline")
 
 
 def test_nearest_neighbour_baseline_scores_the_test_split(data_dir, tmp_path, monkeypatch, capsys):

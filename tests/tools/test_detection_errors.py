@@ -1,15 +1,11 @@
-import importlib.util
-from pathlib import Path
-
 import yaml
 
 from tests.helpers.tiny import bccd_checkpoint
+from tests.helpers.tools import load_tool
 from visionkit.config import to_dict
 from visionkit.data.build import build_dataset
 
-spec = importlib.util.spec_from_file_location("detection_errors", Path(__file__).parents[2] / "tools" / "detection_errors.py")
-tool = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tool)
+tool = load_tool("detection_errors")
 
 
 def test_prints_every_class_with_ap_at_three_ious_and_the_error_bins(data_dir, tmp_path, capsys):

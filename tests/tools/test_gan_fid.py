@@ -1,6 +1,5 @@
 """tools/gan_fid.py on tiny IDX files: the floor and the GAN's FID in one run, and their ratio."""
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -8,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers.tools import load_tool
 from visionkit.config import build_config, to_dict
 from visionkit.engine.checkpoint import save_checkpoint
 from visionkit.registry import MODELS
@@ -15,9 +15,7 @@ from visionkit.registry import MODELS
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 import engine_toys as T  # noqa: E402
 
-spec = importlib.util.spec_from_file_location("gan_fid", Path(__file__).parents[2] / "tools" / "gan_fid.py")
-gan_fid = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(gan_fid)
+gan_fid = load_tool("gan_fid")
 
 
 def _save(path, task, model, data):

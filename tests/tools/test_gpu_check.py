@@ -2,17 +2,15 @@
 training matrix) writes the summary with the right structure and states; a failing, a hanging and
 an over-budget step are recorded and the run goes on."""
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
 import pytest
 
-spec = importlib.util.spec_from_file_location("gpu_check", Path(__file__).parents[2] / "tools" / "gpu_check.py")
-gpu_check = importlib.util.module_from_spec(spec)
-sys.modules.setdefault("gpu_check", gpu_check)  # its dataclasses look their module up
-spec.loader.exec_module(gpu_check)
+from tests.helpers.tools import load_tool
+
+gpu_check = load_tool("gpu_check")
 
 
 @pytest.mark.slow
@@ -105,9 +103,7 @@ def test_the_tiny_data_serves_every_preset(tmp_path, monkeypatch):
     from visionkit.engine.build import build_dataset
     from visionkit.registry import model_task
 
-    spec = importlib.util.spec_from_file_location("gpu_check_tasks", Path(__file__).parents[2] / "tools" / "gpu_check_tasks.py")
-    tasks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tasks)
+    tasks = load_tool("gpu_check_tasks")
     made = tasks.make_data(tmp_path)
     assert sorted(made) == ["bccd", "camvid", "coco-captions", "fashion-mnist"]
     monkeypatch.setenv("VISIONKIT_DATA", str(tmp_path))

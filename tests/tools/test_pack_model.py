@@ -1,15 +1,11 @@
-import importlib.util
-from pathlib import Path
-
 import torch
 
 from tests.helpers.tiny import tiny_checkpoint
+from tests.helpers.tools import load_tool
 from visionkit.engine.checkpoint import load_checkpoint
 from visionkit.engine.restore import build_from_checkpoint
 
-spec = importlib.util.spec_from_file_location("pack_model", Path(__file__).parents[2] / "tools" / "pack_model.py")
-pack_model = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(pack_model)
+pack_model = load_tool("pack_model")
 
 
 def test_packed_model_is_half_size_and_predicts_the_same(tmp_path):

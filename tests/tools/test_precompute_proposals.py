@@ -1,19 +1,14 @@
 """tools/precompute_proposals.py on a tiny VOC set: the cache is filled and recall is printed."""
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.data.fixtures import make_voc
+from tests.helpers.tools import TOOLS, load_tool
 
-TOOLS = Path(__file__).parents[2] / "tools"
-spec = importlib.util.spec_from_file_location("precompute_proposals", TOOLS / "precompute_proposals.py")
-tool = importlib.util.module_from_spec(spec)
-sys.modules["precompute_proposals"] = tool  # its worker function is pickled by module name
-spec.loader.exec_module(tool)
+tool = load_tool("precompute_proposals")
 
 CONFIG = str(Path(__file__).parents[2] / "configs" / "fast_rcnn_bccd.yaml")
 
