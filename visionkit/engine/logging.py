@@ -161,12 +161,9 @@ class RunLogger:
             return
         row = {k: _plain(v) for k, v in row.items()}
         key = _row_key(row)
-        if self.rows and _row_key(self.rows[-1]) == key:  # the same step logged again after a resume
-            self.rows[-1] = row
-        elif any(_row_key(r) == key for r in self.rows[-8:]):
-            self.rows = [r for r in self.rows if _row_key(r) != key] + [row]
-        else:
-            self.rows.append(row)
+        if any(_row_key(r) == key for r in self.rows[-8:]):  # the same step logged again after a resume
+            self.rows = [r for r in self.rows if _row_key(r) != key]
+        self.rows.append(row)
         if self._tb is not None:
             step = int(row.get("step", len(self.rows)))
             for k, v in row.items():
